@@ -1,0 +1,92 @@
+//! Zones as DataFusion catalogs: schemas and tables come from the lake's current listing, and
+//! every zone also holds the `strata` schema with the metadata table.
+use crate::lake::Lake;
+use crate::meta::MetaTable;
+use crate::{TableName, META_SCHEMA};
+use async_trait::async_trait;
+use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
+use datafusion::common::{DataFusionError, Result};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// Schema every zone has even when empty: where unqualified names resolve by default.
+pub const DEFAULT_SCHEMA: &str = "public";
+
+#[derive(Debug)]
+pub struct ZoneCatalog {
+    lake: Arc<Lake>,
+    zone: String,
+}
+
+impl ZoneCatalog {
+    pub fn new(lake: Arc<Lake>, zone: &str) -> Self {
+        ZoneCatalog { lake, zone: zone.into() }
+    }
+}
+
+impl CatalogProvider for ZoneCatalog {
+    fn schema_names(&self) -> Vec<String> {
+        let mut names: BTreeSet<String> =
+            self.lake.listing().tables.keys().filter(|n| n.zone == self.zone).map(|n| n.schema.clone()).collect();
+        names.insert(DEFAULT_SCHEMA.into());
+        names.insert(META_SCHEMA.into());
+        names.into_iter().collect()
+    }
+
+    fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        if name == META_SCHEMA {
+            return Some(Arc::new(MetaSchema { lake: self.lake.clone() }));
+        }
+        let exists = name == DEFAULT_SCHEMA || self.lake.listing().tables.keys().any(|n| n.zone == self.zone && n.schema == name);
+        exists.then(|| Arc::new(ZoneSchema { lake: self.lake.clone(), zone: self.zone.clone(), schema: name.into() }) as _)
+    }
+}
+
+#[derive(Debug)]
+struct ZoneSchema {
+    lake: Arc<Lake>,
+    zone: String,
+    schema: String,
+}
+
+#[async_trait]
+impl SchemaProvider for ZoneSchema {
+    fn table_names(&self) -> Vec<String> {
+        self.lake
+            .table_names()
+            .into_iter()
+            .filter(|n| n.zone == self.zone && n.schema == self.schema)
+            .map(|n| n.table)
+            .collect()
+    }
+
+    async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        let name = TableName::new(&self.zone, &self.schema, name);
+        self.lake.provider(&name, None).await.map_err(DataFusionError::from)
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.lake.base_of(&TableName::new(&self.zone, &self.schema, name)).is_some()
+    }
+}
+
+/// `<zone>.strata`: Strata's metadata, the same in every zone.
+#[derive(Debug)]
+struct MetaSchema {
+    lake: Arc<Lake>,
+}
+
+#[async_trait]
+impl SchemaProvider for MetaSchema {
+    fn table_names(&self) -> Vec<String> {
+        vec!["tables".into()]
+    }
+
+    async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        Ok((name == "tables").then(|| Arc::new(MetaTable::new(self.lake.clone())) as _))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        name == "tables"
+    }
+}

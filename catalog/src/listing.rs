@@ -1,0 +1,223 @@
+//! Lake discovery: one recursive listing of the store, sorted into zones, schemas and tables,
+//! with partition folders parsed and the files Spark, Kafka Connect and Firehose leave behind
+//! that must never be read filtered out (SPEC §1).
+use crate::config::LakeConfig;
+use crate::error::{CatalogError, Result};
+use crate::store::LakeStore;
+use crate::{TableName, ZONES};
+use futures::TryStreamExt;
+use object_store::ObjectMeta;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// One data file of a table.
+#[derive(Debug, Clone)]
+pub struct LakeFile {
+    pub meta: ObjectMeta,
+    /// Path relative to the table folder, for messages.
+    pub rel: String,
+    /// `key=value` folders between the table folder and the file, outermost first.
+    pub partitions: Vec<(String, String)>,
+}
+
+/// A table as discovered: its folder and files, before schemas are read.
+#[derive(Debug, Clone)]
+pub struct DiscoveredTable {
+    pub name: TableName,
+    /// Folder relative to the lake root.
+    pub dir: String,
+    pub files: Vec<LakeFile>,
+}
+
+/// One complete listing of the lake.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub tables: BTreeMap<TableName, DiscoveredTable>,
+    pub listed_at: Instant,
+}
+
+/// True for path components Strata never reads: hidden and underscore names (`_SUCCESS`,
+/// `_temporary/`, `.crc`), except `key=value` folders such as `_ingested_at=…`.
+fn is_ignored_component(c: &str) -> bool {
+    (c.starts_with('_') || c.starts_with('.')) && !c.contains('=')
+}
+
+fn is_ignored(rel: &str, meta: &ObjectMeta) -> bool {
+    meta.size == 0 || rel.ends_with(".crc") || rel.split('/').any(is_ignored_component)
+}
+
+/// Splits `key=value`, decoding the `%XX` escapes Spark and Hive write.
+pub fn parse_partition(component: &str) -> Option<(String, String)> {
+    let (k, v) = component.split_once('=')?;
+    if k.is_empty() {
+        return None;
+    }
+    Some((k.to_string(), percent_decode(v)))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Lists the whole lake once and sorts the files into tables.
+pub async fn list_lake(store: &LakeStore, config: &LakeConfig) -> Result<Listing> {
+    let started = Instant::now();
+    let objects: Vec<ObjectMeta> = store
+        .store
+        .list(Some(&store.root))
+        .try_collect()
+        .await
+        .map_err(|source| CatalogError::Store { uri: store.uri.clone(), source })?;
+    let mut files: Vec<(String, ObjectMeta)> = objects
+        .into_iter()
+        .filter_map(|m| {
+            let rel = store.relative(&m.location)?.to_string();
+            (!is_ignored(&rel, &m)).then_some((rel, m))
+        })
+        .collect();
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(Listing { tables: sort_into_tables(files, config)?, listed_at: started })
+}
+
+/// Assigns listed files (relative path, metadata) to tables.
+pub fn sort_into_tables(
+    files: Vec<(String, ObjectMeta)>,
+    config: &LakeConfig,
+) -> Result<BTreeMap<TableName, DiscoveredTable>> {
+    let mut tables: BTreeMap<TableName, DiscoveredTable> = BTreeMap::new();
+    // Configured paths win over the folder layout, longest first so nested paths behave.
+    let mut configured: Vec<(&str, TableName)> = config
+        .tables
+        .iter()
+        .filter_map(|(name, t)| Some((t.path.as_deref()?, TableName::parse(name)?)))
+        .collect();
+    configured.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+    for (_, name) in &configured {
+        let dir = config.tables[&name.to_string()].path.clone().unwrap_or_default();
+        tables.insert(name.clone(), DiscoveredTable { name: name.clone(), dir, files: vec![] });
+    }
+
+    // Which zone/<x> folders are tables of schema `public`: they hold files or k=v folders.
+    let mut public_tables: std::collections::BTreeSet<(String, String)> = Default::default();
+    for (rel, _) in &files {
+        let parts: Vec<&str> = rel.split('/').collect();
+        if parts.len() >= 3 && ZONES.contains(&parts[0]) && (parts.len() == 3 || parts[2].contains('=')) {
+            public_tables.insert((parts[0].to_string(), parts[1].to_string()));
+        }
+    }
+
+    for (rel, meta) in files {
+        if let Some((dir, name)) = configured.iter().find(|(p, _)| rel.starts_with(&format!("{p}/"))) {
+            let inner = &rel[dir.len() + 1..];
+            push_file(tables.get_mut(name).expect("configured table inserted"), inner, meta);
+            continue;
+        }
+        let parts: Vec<&str> = rel.split('/').collect();
+        if parts.len() < 3 || !ZONES.contains(&parts[0]) {
+            continue; // strata.toml, files directly under a zone, folders that are not zones
+        }
+        let (schema, table, depth) = if public_tables.contains(&(parts[0].to_string(), parts[1].to_string())) {
+            ("public", parts[1], 2)
+        } else if parts.len() >= 4 {
+            (parts[1], parts[2], 3)
+        } else {
+            continue;
+        };
+        let name = TableName::new(parts[0], schema, table);
+        if configured.iter().any(|(_, n)| *n == name) && config.tables[&name.to_string()].path.is_some() {
+            continue; // the configured table reads from its own path
+        }
+        let dir = parts[..depth].join("/");
+        let entry = tables
+            .entry(name.clone())
+            .or_insert_with(|| DiscoveredTable { name, dir, files: vec![] });
+        let inner = parts[depth..].join("/");
+        push_file(entry, &inner, meta);
+    }
+    Ok(tables)
+}
+
+fn push_file(table: &mut DiscoveredTable, inner: &str, meta: ObjectMeta) {
+    let comps: Vec<&str> = inner.split('/').collect();
+    let partitions = comps[..comps.len() - 1].iter().filter_map(|c| parse_partition(c)).collect();
+    table.files.push(LakeFile { meta, rel: inner.to_string(), partitions });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object_store::path::Path;
+
+    fn meta(size: u64) -> ObjectMeta {
+        ObjectMeta { location: Path::from("x"), last_modified: Default::default(), size, e_tag: None, version: None }
+    }
+
+    fn tables(paths: &[&str]) -> BTreeMap<TableName, DiscoveredTable> {
+        let files = paths
+            .iter()
+            .map(|p| (p.to_string(), meta(10)))
+            .filter(|(p, m)| !is_ignored(p, m))
+            .collect();
+        sort_into_tables(files, &LakeConfig::default()).unwrap()
+    }
+
+    fn names(t: &BTreeMap<TableName, DiscoveredTable>) -> Vec<String> {
+        t.keys().map(|k| k.to_string()).collect()
+    }
+
+    #[test]
+    fn zone_schema_table_layout() {
+        let t = tables(&["raw/crm/customers/a.parquet", "raw/crm/customers/sub/b.parquet", "enhanced/sales/x/dt=2026-01-01/c.parquet"]);
+        assert_eq!(names(&t), ["enhanced.sales.x", "raw.crm.customers"]);
+        assert_eq!(t[&TableName::new("raw", "crm", "customers")].files.len(), 2);
+        let x = &t[&TableName::new("enhanced", "sales", "x")].files[0];
+        assert_eq!(x.partitions, vec![("dt".to_string(), "2026-01-01".to_string())]);
+    }
+
+    #[test]
+    fn folder_with_files_directly_under_zone_is_public_table() {
+        let t = tables(&["sanitized/countries/c.csv", "raw/events/year=2026/month=01/e.json"]);
+        assert_eq!(names(&t), ["raw.public.events", "sanitized.public.countries"]);
+    }
+
+    #[test]
+    fn spark_leftovers_and_hidden_files_are_never_read() {
+        let t = tables(&[
+            "raw/crm/customers/_temporary/0/part-1.parquet",
+            "raw/crm/customers/_SUCCESS",
+            "raw/crm/customers/.part-0.parquet.crc",
+            "raw/crm/customers/part-0.parquet.crc",
+            "raw/crm/customers/_committed_123",
+            "raw/crm/customers/part-0.parquet",
+            "raw/crm/_hidden/part-0.parquet",
+        ]);
+        assert_eq!(names(&t), ["raw.crm.customers"]);
+        assert_eq!(t[&TableName::new("raw", "crm", "customers")].files.len(), 1);
+    }
+
+    #[test]
+    fn empty_files_are_ignored() {
+        assert!(is_ignored("raw/a/b/x.parquet", &meta(0)));
+        assert!(!is_ignored("raw/a/b/_ingested_at=2026-01-01/x.parquet", &meta(1)));
+    }
+
+    #[test]
+    fn partition_values_are_url_decoded() {
+        assert_eq!(parse_partition("ts=2026-01-01 10%3A00%3A00"), Some(("ts".into(), "2026-01-01 10:00:00".into())));
+        assert_eq!(parse_partition("=x"), None);
+    }
+}

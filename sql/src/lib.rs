@@ -1,0 +1,27 @@
+//! Strata's SQL layer: a [`Session`] over a [`Lake`], with Strata's statements (SET/SHOW/RESET
+//! `strata.as_of`, `REFRESH`, time-travel clauses) handled before DataFusion plans the rest.
+
+mod dialect;
+mod session;
+mod split;
+mod suggest;
+mod travel;
+
+pub use dialect::StrataDialect;
+pub use session::{Output, Session, SessionOptions, Statement};
+pub use strata_catalog::{Lake, ZONES};
+
+/// Errors of the SQL layer. DataFusion's own errors pass through unchanged so callers can map
+/// them (the server turns them into SQLSTATE codes).
+#[derive(Debug, thiserror::Error)]
+pub enum SqlError {
+    #[error(transparent)]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    #[error(transparent)]
+    Catalog(#[from] strata_catalog::CatalogError),
+    /// A name that does not exist, with the closest existing one when there is one.
+    #[error("{message}")]
+    NotFound { message: String },
+}
+
+pub type Result<T, E = SqlError> = std::result::Result<T, E>;

@@ -1,0 +1,375 @@
+//! The session: a DataFusion context over a lake, statements parsed with Strata's dialect, and
+//! Strata's own statements (REFRESH, `strata.as_of`, `search_path`, time travel) handled before
+//! DataFusion plans the rest. The REPL, `-c`, the library and the server all run SQL through here.
+use crate::split::split_statements;
+use crate::travel::{self, AsOfFunction, AS_OF_FUNCTION};
+use crate::{dialect::StrataDialect, suggest, Result, SqlError};
+use datafusion::arrow::array::{RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::error::DataFusionError;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
+use datafusion::sql::parser::{DFParserBuilder, Statement as DFStatement};
+use datafusion::sql::sqlparser::ast::{self, Set};
+use std::sync::Arc;
+use strata_catalog::{Lake, StrataOptions, ZONES};
+
+/// Options for a new session.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    /// Memory limit in bytes for query execution; operators that can spill to disk do so
+    /// beyond it instead of failing.
+    pub memory_limit: Option<usize>,
+    /// Initial `strata.as_of` (same syntax as `SET strata.as_of`).
+    pub as_of: Option<String>,
+}
+
+/// One parsed statement, ready for [`Session::execute`].
+#[derive(Debug, Clone)]
+pub struct Statement {
+    text: String,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Refresh,
+    Sql(Box<DFStatement>),
+}
+
+impl std::fmt::Display for Statement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// What a statement produced.
+pub enum Output {
+    /// A result set, streamed batch by batch.
+    Rows(SendableRecordBatchStream),
+    /// A statement without a result set: its command tag, e.g. `SET`.
+    Status(String),
+}
+
+/// A SQL session over a lake: current zone and schema, settings such as `strata.as_of`.
+pub struct Session {
+    ctx: SessionContext,
+    lake: Arc<Lake>,
+}
+
+impl Session {
+    /// A session in zone `enhanced`, schema `public`.
+    pub async fn new(lake: Arc<Lake>, options: SessionOptions) -> Result<Self> {
+        let mut config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_create_default_catalog_and_schema(false)
+            .with_default_catalog_and_schema("enhanced", "public");
+        config.options_mut().sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
+        let config = StrataOptions::register(config);
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(limit) = options.memory_limit {
+            runtime = runtime.with_memory_limit(limit, 1.0);
+        }
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(runtime.build_arc()?)
+            .with_default_features()
+            .build();
+        let ctx = SessionContext::new_with_state(state);
+        lake.register(&ctx);
+        ctx.register_udtf(AS_OF_FUNCTION, Arc::new(AsOfFunction { lake: lake.clone() }));
+        let session = Session { ctx, lake };
+        if let Some(as_of) = options.as_of.as_deref() {
+            session.set_as_of(Some(as_of))?;
+        }
+        Ok(session)
+    }
+
+    /// The DataFusion context, for registering functions or tables of the embedder's own.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    pub fn lake(&self) -> &Arc<Lake> {
+        &self.lake
+    }
+
+    /// Splits SQL text into statements and parses each.
+    pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
+        let pieces = split_statements(sql).map_err(|e| DataFusionError::SQL(Box::new(
+            datafusion::sql::sqlparser::parser::ParserError::TokenizerError(e)), None))?;
+        pieces.into_iter().map(|text| parse_one(text)).collect()
+    }
+
+    /// Runs one statement. A result set streams; nothing is collected here.
+    pub async fn execute(&self, stmt: &Statement) -> Result<Output> {
+        self.lake.refresh_if_stale().await?;
+        match &stmt.kind {
+            Kind::Refresh => {
+                self.lake.refresh().await?;
+                Ok(Output::Status("REFRESH".into()))
+            }
+            Kind::Sql(ast) => self.execute_sql((**ast).clone()).await,
+        }
+    }
+
+    /// Parses and runs `sql` (one statement or several; all but the last must succeed) and
+    /// returns the last statement's result as a DataFrame.
+    pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
+        let stmts = self.parse(sql)?;
+        let Some((last, before)) = stmts.split_last() else {
+            return Err(DataFusionError::Plan("no SQL statement given".into()).into());
+        };
+        for s in before {
+            if let Output::Rows(mut rows) = self.execute(s).await? {
+                use futures::StreamExt;
+                while let Some(b) = rows.next().await {
+                    b?;
+                }
+            }
+        }
+        self.lake.refresh_if_stale().await?;
+        match &last.kind {
+            Kind::Refresh => {
+                self.lake.refresh().await?;
+                Ok(self.ctx.read_empty()?)
+            }
+            Kind::Sql(ast) => {
+                if let Some(out) = self.strata_statement(ast)? {
+                    return Ok(match out {
+                        Output::Status(_) => self.ctx.read_empty()?,
+                        Output::Rows(r) => {
+                            // SHOW answers are one small row: materialising it is fine.
+                            let schema = r.schema();
+                            let mut batches = datafusion::physical_plan::common::collect(r).await?;
+                            batches.push(RecordBatch::new_empty(schema));
+                            self.ctx.read_batches(batches)?
+                        }
+                    });
+                }
+                let plan = self.plan((**ast).clone()).await?;
+                Ok(self.ctx.execute_logical_plan(plan).await?)
+            }
+        }
+    }
+
+    /// The zone (catalog) unqualified names resolve in.
+    pub fn current_zone(&self) -> String {
+        self.ctx.state().config().options().catalog.default_catalog.clone()
+    }
+
+    /// The schema unqualified names resolve in.
+    pub fn current_schema(&self) -> String {
+        self.ctx.state().config().options().catalog.default_schema.clone()
+    }
+
+    /// `\c zone`: makes `zone` (schema `public`) the default.
+    pub fn set_zone(&self, zone: &str) -> Result<()> {
+        self.set_search_path(zone, "public")
+    }
+
+    fn set_search_path(&self, zone: &str, schema: &str) -> Result<()> {
+        if !ZONES.contains(&zone) {
+            let hint = suggest::closest(zone, ZONES).map(|z| format!(" (did you mean {z}?)")).unwrap_or_default();
+            return Err(SqlError::NotFound { message: format!("unknown zone '{zone}'{hint}; zones are raw, sanitized, enhanced") });
+        }
+        let state = self.ctx.state_ref();
+        let mut state = state.write();
+        let opts = state.config_mut().options_mut();
+        opts.catalog.default_catalog = zone.to_string();
+        opts.catalog.default_schema = schema.to_string();
+        Ok(())
+    }
+
+    fn set_as_of(&self, value: Option<&str>) -> Result<()> {
+        let state = self.ctx.state_ref();
+        let mut state = state.write();
+        let ext = state
+            .config_mut()
+            .options_mut()
+            .extensions
+            .get_mut::<StrataOptions>()
+            .expect("StrataOptions registered in Session::new");
+        ext.set_as_of(value)?;
+        Ok(())
+    }
+
+    fn as_of_text(&self) -> String {
+        let state = self.ctx.state();
+        match StrataOptions::as_of_from(state.config_options()) {
+            None => "now".into(),
+            Some(us) => chrono::DateTime::from_timestamp_micros(us)
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S%.f+00").to_string())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Statements Strata answers itself: `SET/SHOW/RESET strata.as_of` and `search_path`.
+    fn strata_statement(&self, ast: &DFStatement) -> Result<Option<Output>> {
+        match ast {
+            DFStatement::Statement(s) => match s.as_ref() {
+                ast::Statement::Set(Set::SingleAssignment { variable, values, .. }) => {
+                    let var = variable.to_string().to_lowercase();
+                    let texts: Vec<String> = values.iter().map(value_text).collect();
+                    if var == "strata.as_of" {
+                        let v = texts.first().map(String::as_str).filter(|v| !v.eq_ignore_ascii_case("default"));
+                        self.set_as_of(v)?;
+                        return Ok(Some(Output::Status("SET".into())));
+                    }
+                    if var == "search_path" {
+                        self.apply_search_path(&texts)?;
+                        return Ok(Some(Output::Status("SET".into())));
+                    }
+                    Ok(None)
+                }
+                ast::Statement::ShowVariable { variable } => {
+                    let var = variable.iter().map(|i| i.value.to_lowercase()).collect::<Vec<_>>().join(".");
+                    let value = match var.as_str() {
+                        "strata.as_of" => self.as_of_text(),
+                        "search_path" => format!("{}.{}", self.current_zone(), self.current_schema()),
+                        _ => return Ok(None),
+                    };
+                    Ok(Some(one_value(&var, value)?))
+                }
+                _ => Ok(None),
+            },
+            DFStatement::Reset(datafusion::sql::parser::ResetStatement::Variable(name))
+                if name.to_string().eq_ignore_ascii_case("strata.as_of") =>
+            {
+                self.set_as_of(None)?;
+                Ok(Some(Output::Status("RESET".into())))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn apply_search_path(&self, values: &[String]) -> Result<()> {
+        for v in values.iter().flat_map(|v| v.split(',')).map(str::trim) {
+            let v = v.trim_matches('"');
+            if v.is_empty() || v == "$user" {
+                continue;
+            }
+            return match v.split_once('.') {
+                Some((z, s)) => self.set_search_path(z, s),
+                None if ZONES.contains(&v) => self.set_search_path(v, "public"),
+                None => self.set_search_path(&self.current_zone(), v),
+            };
+        }
+        Ok(())
+    }
+
+    async fn execute_sql(&self, ast: DFStatement) -> Result<Output> {
+        if let Some(out) = self.strata_statement(&ast)? {
+            return Ok(out);
+        }
+        let plan = self.plan(ast).await?;
+        let tag = status_tag(&plan);
+        let df = self.ctx.execute_logical_plan(plan).await.map_err(|e| self.explain_error(e))?;
+        match tag {
+            Some(tag) => {
+                df.collect().await?;
+                Ok(Output::Status(tag))
+            }
+            None => Ok(Output::Rows(df.execute_stream().await.map_err(|e| self.explain_error(e))?)),
+        }
+    }
+
+    /// Rewrites time-travel clauses, resolves the tables they name, and plans.
+    async fn plan(&self, mut ast: DFStatement) -> Result<LogicalPlan> {
+        let (zone, schema) = (self.current_zone(), self.current_schema());
+        let inner = match &mut ast {
+            DFStatement::Statement(s) => Some(s.as_mut()),
+            DFStatement::Explain(e) => match e.statement.as_mut() {
+                DFStatement::Statement(s) => Some(s.as_mut()),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(s) = inner {
+            for base in travel::rewrite(s, &self.lake, &zone, &schema).map_err(|e| self.explain_error(e))? {
+                self.lake.resolve(&base).await?;
+            }
+        }
+        let state = self.ctx.state();
+        state.statement_to_plan(ast).await.map_err(|e| self.explain_error(e))
+    }
+
+    /// Adds the closest existing name to "not found" errors.
+    fn explain_error(&self, e: DataFusionError) -> SqlError {
+        let msg = e.to_string();
+        if let Some(missing) = msg.split("table '").nth(1).and_then(|r| r.split('\'').next()).filter(|_| msg.contains("not found")) {
+            let names: Vec<String> = self.lake.table_names().iter().map(|n| n.to_string()).collect();
+            let short = missing.rsplit('.').next().unwrap_or(missing);
+            let best = suggest::closest(missing, names.iter().map(String::as_str)).or_else(|| {
+                names.iter().map(String::as_str).find(|n| n.rsplit('.').next() == Some(short)).or_else(|| {
+                    suggest::closest(short, names.iter().map(|n| n.rsplit('.').next().unwrap_or(n))).and_then(|t| {
+                        names.iter().map(String::as_str).find(|n| n.ends_with(&format!(".{t}")))
+                    })
+                })
+            });
+            if let Some(best) = best {
+                return SqlError::NotFound { message: format!("{} (did you mean {best}?)", msg.trim_end()) };
+            }
+        }
+        SqlError::DataFusion(e)
+    }
+}
+
+fn parse_one(text: String) -> Result<Statement> {
+    let words: Vec<String> = text.split_whitespace().map(|w| w.to_ascii_uppercase()).collect();
+    if words == ["REFRESH"] {
+        return Ok(Statement { text, kind: Kind::Refresh });
+    }
+    let dialect = StrataDialect::default();
+    let mut parser = DFParserBuilder::new(text.as_str()).with_dialect(&dialect).build()?;
+    let mut stmts = parser.parse_statements()?;
+    let ast = match (stmts.pop_front(), stmts.is_empty()) {
+        (Some(s), true) => s,
+        _ => return Err(DataFusionError::Plan(format!("expected one statement: {text}")).into()),
+    };
+    Ok(Statement { text, kind: Kind::Sql(Box::new(ast)) })
+}
+
+/// The text of a SET value: string contents, identifier names, else the SQL.
+fn value_text(e: &ast::Expr) -> String {
+    match e {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
+            other => other.to_string(),
+        },
+        ast::Expr::Identifier(i) => i.value.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn one_value(name: &str, value: String) -> Result<Output> {
+    let schema = Arc::new(Schema::new(vec![Field::new(name, DataType::Utf8, false)]));
+    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(vec![value]))]).map_err(DataFusionError::from)?;
+    let stream = futures::stream::iter(vec![Ok(batch)]);
+    Ok(Output::Rows(Box::pin(RecordBatchStreamAdapter::new(schema, stream))))
+}
+
+/// The command tag of plans without a result set.
+fn status_tag(plan: &LogicalPlan) -> Option<String> {
+    use datafusion::logical_expr::{DdlStatement, Statement as S};
+    Some(match plan {
+        LogicalPlan::Statement(S::SetVariable(_)) => "SET".into(),
+        LogicalPlan::Statement(S::ResetVariable(_)) => "RESET".into(),
+        LogicalPlan::Statement(S::TransactionStart(_)) => "BEGIN".into(),
+        LogicalPlan::Statement(S::TransactionEnd(_)) => "COMMIT".into(),
+        LogicalPlan::Statement(_) => "OK".into(),
+        LogicalPlan::Ddl(d) => match d {
+            DdlStatement::CreateView(_) => "CREATE VIEW".into(),
+            DdlStatement::CreateMemoryTable(_) => "CREATE TABLE".into(),
+            DdlStatement::CreateExternalTable(_) => "CREATE TABLE".into(),
+            DdlStatement::DropTable(_) => "DROP TABLE".into(),
+            DdlStatement::DropView(_) => "DROP VIEW".into(),
+            _ => "OK".into(),
+        },
+        _ => return None,
+    })
+}

@@ -1,0 +1,141 @@
+//! Backslash commands (`\dt`, `\c`, `\x`, …): parsing into [`Command`] and the help text.
+
+/// One backslash command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Help,
+    Quit,
+    /// `\l`: zones with their table counts.
+    Zones,
+    /// `\c zone`; `\c` alone shows the current zone.
+    Connect(Option<String>),
+    /// `\dn`: schemas of the current zone.
+    Schemas,
+    /// `\dt[+] [pattern]` (and `\d` without a name).
+    Tables { pattern: Option<String>, verbose: bool },
+    /// `\d table`.
+    Describe(String),
+    Timing,
+    Expanded,
+    /// `\o [file]`.
+    Output(Option<String>),
+    /// `\i file`.
+    Include(String),
+}
+
+/// The commands, for `\?` and completion: (name, arguments, description).
+pub const COMMANDS: [(&str, &str, &str); 13] = [
+    ("\\?", "", "show this help"),
+    ("\\q", "", "quit (also Ctrl-D)"),
+    ("\\l", "", "list zones with their table counts"),
+    ("\\c", "ZONE", "change the current zone (raw, sanitized, enhanced)"),
+    ("\\dn", "", "list schemas of the current zone"),
+    ("\\dt", "[PATTERN]", "list tables of every zone; PATTERN filters zone.schema.table"),
+    ("\\dt+", "[PATTERN]", "list tables with files, bytes, rows and description"),
+    ("\\d", "TABLE", "describe a table: columns, types, mode, key, ingestion time"),
+    ("\\timing", "", "toggle printing the time each statement takes"),
+    ("\\x", "", "toggle expanded output (one block per record)"),
+    ("\\o", "[FILE]", "send results to FILE, or back to stdout"),
+    ("\\i", "FILE", "run statements and commands from FILE"),
+    ("\\h", "", "same as \\?"),
+];
+
+pub fn help_text() -> String {
+    let mut text = String::from("Backslash commands:\n");
+    for (name, args, what) in COMMANDS {
+        let usage = format!("{name} {args}");
+        text.push_str(&format!("  {usage:<18} {what}\n"));
+    }
+    text.push_str(
+        "\nSQL statements end with `;` and may span lines. Tables are zone.schema.table;\n\
+         `strata.tables` lists every table with its mode, key and ingestion-time source.\n\
+         Time travel: SET strata.as_of = '2026-01-31 12:00:00+00'; or\n\
+         SELECT … FROM t FOR SYSTEM_TIME AS OF TIMESTAMP '…'. Ctrl-C cancels a running query.\n",
+    );
+    text
+}
+
+/// Parses a line starting with `\`.
+pub fn parse(line: &str) -> Result<Command, String> {
+    let line = line.trim();
+    let body = line.strip_prefix('\\').unwrap_or(line);
+    let (name, rest) = match body.find(char::is_whitespace) {
+        Some(i) => (&body[..i], body[i..].trim()),
+        None => (body, ""),
+    };
+    // psql accepts `\dt;` typed out of SQL habit.
+    let rest = rest.trim_end_matches(';').trim();
+    let name = name.trim_end_matches(';');
+    let arg = (!rest.is_empty()).then(|| unquote(rest));
+    let need = |what: &str| arg.clone().ok_or_else(|| format!("\\{name} needs {what}"));
+    Ok(match name {
+        "?" | "h" | "help" => Command::Help,
+        "q" | "quit" => Command::Quit,
+        "l" | "l+" => Command::Zones,
+        "c" | "connect" => Command::Connect(arg),
+        "dn" | "dn+" => Command::Schemas,
+        "dt" | "dt+" => Command::Tables {
+            pattern: arg,
+            verbose: name.ends_with('+'),
+        },
+        "d" | "d+" => match arg {
+            Some(table) => Command::Describe(table),
+            None => Command::Tables {
+                pattern: None,
+                verbose: name.ends_with('+'),
+            },
+        },
+        "timing" => Command::Timing,
+        "x" => Command::Expanded,
+        "o" | "out" => Command::Output(arg),
+        "i" | "include" => Command::Include(need("a file name")?),
+        _ => {
+            return Err(format!(
+                "invalid command \\{name}; try \\? for the list of commands"
+            ))
+        }
+    })
+}
+
+/// Arguments may be quoted to hold spaces: `\o 'my results.csv'`.
+fn unquote(arg: &str) -> String {
+    for q in ['\'', '"'] {
+        if let Some(inner) = arg.strip_prefix(q).and_then(|a| a.strip_suffix(q)) {
+            return inner.to_string();
+        }
+    }
+    arg.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses() {
+        assert_eq!(parse("\\q"), Ok(Command::Quit));
+        assert_eq!(parse("\\c raw"), Ok(Command::Connect(Some("raw".into()))));
+        assert_eq!(
+            parse("\\dt+ raw.*"),
+            Ok(Command::Tables {
+                pattern: Some("raw.*".into()),
+                verbose: true
+            })
+        );
+        assert_eq!(
+            parse("\\dt;"),
+            Ok(Command::Tables {
+                pattern: None,
+                verbose: false
+            })
+        );
+        assert_eq!(
+            parse("\\d raw.crm.customers"),
+            Ok(Command::Describe("raw.crm.customers".into()))
+        );
+        assert_eq!(parse("\\o 'a b.csv'"), Ok(Command::Output(Some("a b.csv".into()))));
+        assert_eq!(parse("\\o"), Ok(Command::Output(None)));
+        assert!(parse("\\i").is_err());
+        assert!(parse("\\bogus").unwrap_err().contains("\\bogus"));
+    }
+}

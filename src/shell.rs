@@ -1,0 +1,231 @@
+//! The state shared by `-c`/`-f` runs and the REPL — one session, output style, `\o` target —
+//! and the running of SQL: cancellation with Ctrl-C, the progress line, `\timing`.
+
+use crate::print::{ResultWriter, Style};
+use crate::progress::Progress;
+use crate::script::{self, Unit};
+use anyhow::{Context as _, Result};
+use futures::StreamExt;
+use std::cell::{Cell, RefCell};
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use strata_sql::{Output, Session, Statement};
+
+/// How often the progress line is redrawn.
+const PROGRESS_TICK: Duration = Duration::from_millis(200);
+
+/// A statement stopped by Ctrl-C; reported as `Query cancelled.` rather than as an error.
+#[derive(Debug)]
+pub struct Cancelled;
+
+impl std::fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Query cancelled.")
+    }
+}
+
+impl std::error::Error for Cancelled {}
+
+/// Whether to keep reading input after a unit ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Quit,
+}
+
+pub struct Shell {
+    pub session: Arc<Session>,
+    pub style: Style,
+    /// `\timing`: print the elapsed time after each statement.
+    pub timing: bool,
+    /// REPL: Ctrl-C cancels the running statement instead of ending the process, and the
+    /// progress line may be drawn.
+    pub interactive: bool,
+    /// Where results go: stdout, or the file of `\o`.
+    out: Box<dyn Write>,
+    out_path: Option<String>,
+    /// Errors in red: only on a terminal, and never with NO_COLOR set.
+    color: bool,
+    /// Set when a statement changed what the lake lists (REFRESH), so completion reloads.
+    pub listing_changed: bool,
+}
+
+impl Shell {
+    pub fn new(session: Arc<Session>, style: Style, interactive: bool) -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Shell {
+            session,
+            style,
+            timing: false,
+            interactive,
+            out: Box::new(std::io::stdout()),
+            out_path: None,
+            color: std::io::stderr().is_terminal() && !no_color,
+            listing_changed: false,
+        }
+    }
+
+    /// `\o file` / `\o`: results go to a file (created or truncated) or back to stdout.
+    pub fn set_output(&mut self, path: Option<&str>) -> Result<()> {
+        self.out.flush().ok();
+        match path {
+            None => {
+                self.out = Box::new(std::io::stdout());
+                self.out_path = None;
+            }
+            Some(p) => {
+                let file = std::fs::File::create(p).with_context(|| format!("cannot write {p}"))?;
+                self.out = Box::new(std::io::BufWriter::new(file));
+                self.out_path = Some(p.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    pub fn output_path(&self) -> Option<&str> {
+        self.out_path.as_deref()
+    }
+
+    /// The result destination, for meta commands that print text of their own.
+    pub fn out(&mut self) -> &mut dyn Write {
+        &mut *self.out
+    }
+
+    /// Prints an error as `Error: …` on stderr (`Query cancelled.` for a cancellation).
+    pub fn report(&self, err: &anyhow::Error) {
+        let mut stderr = std::io::stderr().lock();
+        let _ = if err.downcast_ref::<Cancelled>().is_some() {
+            writeln!(stderr, "Query cancelled.")
+        } else if self.color {
+            writeln!(stderr, "\x1b[31mError: {err:#}\x1b[0m")
+        } else {
+            writeln!(stderr, "Error: {err:#}")
+        };
+    }
+
+    /// Runs a script: SQL statements and backslash commands, in order, stopping at the first
+    /// error (returned) or at `\q`.
+    pub async fn run_script(&mut self, text: &str) -> Result<Flow> {
+        for unit in script::split_script(text) {
+            let flow = match unit {
+                Unit::Sql(sql) => self.run_sql(&sql).await?,
+                Unit::Meta(line) => Box::pin(self.run_meta_line(&line)).await?,
+            };
+            if flow == Flow::Quit {
+                return Ok(Flow::Quit);
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// `\i file` and `-f file`.
+    pub async fn run_file(&mut self, path: &Path) -> Result<Flow> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        self.run_script(&text).await
+    }
+
+    /// Runs SQL text of one or more statements, stopping at the first error.
+    pub async fn run_sql(&mut self, sql: &str) -> Result<Flow> {
+        let trimmed = sql.trim().trim_end_matches(';').trim();
+        if ["exit", "quit"].contains(&trimmed.to_ascii_lowercase().as_str()) {
+            return Ok(Flow::Quit);
+        }
+        let statements = self.session.parse(sql)?;
+        for stmt in &statements {
+            self.run_statement(stmt).await?;
+            if script::first_word(&stmt.to_string()) == "REFRESH" {
+                self.listing_changed = true;
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// Runs one parsed statement and writes its result.
+    pub async fn run_statement(&mut self, stmt: &Statement) -> Result<()> {
+        let progress = RefCell::new(Progress::new(self.interactive));
+        let rows = Cell::new(0usize);
+        let session = self.session.clone();
+        let (interactive, timing) = (self.interactive, self.timing);
+        let work = async {
+            let output = session.execute(stmt).await?;
+            self.write_output(output, &progress, &rows).await
+        };
+        let result = drive(work, interactive, &progress, &rows).await;
+        let elapsed = progress.borrow().elapsed();
+        progress.borrow_mut().clear();
+        if timing {
+            // psql prints timing on stdout even while `\o` redirects results.
+            println!("Time: {:.3} ms", elapsed.as_secs_f64() * 1000.0);
+        }
+        result
+    }
+
+    /// Runs SQL built by a meta command through the same path as typed SQL.
+    pub async fn run_query(&mut self, sql: &str) -> Result<()> {
+        let statements = self.session.parse(sql)?;
+        for stmt in &statements {
+            self.run_statement(stmt).await?;
+        }
+        Ok(())
+    }
+
+    async fn write_output(
+        &mut self,
+        output: Output,
+        progress: &RefCell<Progress>,
+        rows: &Cell<usize>,
+    ) -> Result<()> {
+        match output {
+            Output::Status(tag) => {
+                if self.style.format == crate::cli::Format::Table && !self.style.quiet {
+                    writeln!(self.out, "{tag}")?;
+                    self.out.flush()?;
+                }
+                Ok(())
+            }
+            Output::Rows(mut stream) => {
+                let mut writer = ResultWriter::new(self.style, stream.schema(), &mut *self.out);
+                while let Some(batch) = stream.next().await {
+                    let batch = batch?;
+                    progress.borrow_mut().clear();
+                    writer.write(&batch)?;
+                    rows.set(writer.rows());
+                }
+                progress.borrow_mut().clear();
+                writer.finish()?;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Drives `work` to its end while, in the REPL, watching for Ctrl-C — dropping the work cancels
+/// the query, as DataFusion stops its tasks when the stream is dropped — and redrawing the
+/// progress line.
+async fn drive(
+    work: impl std::future::Future<Output = Result<()>>,
+    interactive: bool,
+    progress: &RefCell<Progress>,
+    rows: &Cell<usize>,
+) -> Result<()> {
+    tokio::pin!(work);
+    let cancel = async {
+        // Only the REPL takes SIGINT over: a script run should still die on Ctrl-C.
+        if interactive && tokio::signal::ctrl_c().await.is_ok() {
+            return;
+        }
+        std::future::pending::<()>().await
+    };
+    tokio::pin!(cancel);
+    let mut ticker = tokio::time::interval(PROGRESS_TICK);
+    loop {
+        tokio::select! {
+            r = &mut work => return r,
+            _ = &mut cancel => return Err(Cancelled.into()),
+            _ = ticker.tick() => progress.borrow_mut().update(rows.get()),
+        }
+    }
+}
