@@ -60,7 +60,7 @@ pub(crate) fn countries_batch() -> RecordBatch {
         Field::new("name", DataType::Utf8, false),
         Field::new("region", DataType::Utf8, false),
     ]);
-    let col = |f: fn(&(&str, &str, &str)) -> &str| -> ArrayRef {
+    let col = |f: fn(&(&'static str, &'static str, &'static str)) -> &'static str| -> ArrayRef {
         Arc::new(StringArray::from_iter_values(COUNTRIES.iter().map(f)))
     };
     RecordBatch::try_new(
@@ -141,10 +141,14 @@ pub(crate) fn customer_files() -> Vec<CustomerFile> {
     let day2 = vec![
         upd(3, jan(15, 10, 0, 0), &|r| r.status = "churned"),
         upd(7, jan(15, 10, 5, 0), &|r| r.status = "churned"),
-        upd(5, jan(15, 10, 10, 0), &|r| r.email = "emeka.obi@example.org"),
+        upd(5, jan(15, 10, 10, 0), &|r| {
+            r.email = "emeka.obi@example.org"
+        }),
         upd(11, jan(15, 10, 15, 0), &|r| r.status = "active"),
         // Tie: two rows of key 9 at the same `_ingested_at`, differing only in `email`.
-        upd(9, jan(15, 10, 20, 0), &|r| r.email = "ivan.petrov@example.com"),
+        upd(9, jan(15, 10, 20, 0), &|r| {
+            r.email = "ivan.petrov@example.com"
+        }),
         upd(9, jan(15, 10, 20, 0), &|r| r.email = "ivan@petrov.dev"),
     ];
     // Day 3: two deletes (carrying the last values), and the other trial converts.
@@ -173,16 +177,37 @@ pub(crate) fn customer_files() -> Vec<CustomerFile> {
     };
     let day4 = vec![
         seg(
-            new(4, "Dana Fischer", "dana.fischer@example.com", "active", "DE", jan(25, 8, 0, 0)),
+            new(
+                4,
+                "Dana Fischer",
+                "dana.fischer@example.com",
+                "active",
+                "DE",
+                jan(25, 8, 0, 0),
+            ),
             "smb",
         ),
         seg(upd(1, jan(25, 8, 5, 0), &|_| {}), "enterprise"),
         seg(
-            new(13, "Noah Tremblay", "noah@example.com", "active", "CA", jan(25, 8, 10, 0)),
+            new(
+                13,
+                "Noah Tremblay",
+                "noah@example.com",
+                "active",
+                "CA",
+                jan(25, 8, 10, 0),
+            ),
             "mid-market",
         ),
         seg(
-            new(14, "Olivia Brown", "olivia@example.com", "trial", "AU", jan(25, 8, 15, 0)),
+            new(
+                14,
+                "Olivia Brown",
+                "olivia@example.com",
+                "trial",
+                "AU",
+                jan(25, 8, 15, 0),
+            ),
             "smb",
         ),
     ];
@@ -257,7 +282,9 @@ fn latest_customers(at: i64) -> BTreeMap<i64, CustomerRow> {
     for file in customer_files() {
         for row in file.rows {
             if row.at <= at {
-                let keep = latest.get(&row.id).is_none_or(|l: &CustomerRow| row.at >= l.at);
+                let keep = latest
+                    .get(&row.id)
+                    .is_none_or(|l: &CustomerRow| row.at >= l.at);
                 if keep {
                     latest.insert(row.id, row);
                 }
@@ -584,7 +611,10 @@ fn country_of(customer: i64) -> &'static str {
 
 /// Per order-folder day: country -> (orders placed that day, their amount). Gross revenue:
 /// later cancellations are not subtracted.
-pub(crate) fn daily_revenue() -> Vec<(u32, BTreeMap<&'static str, (i64, f64)>)> {
+/// Country code -> (orders placed, revenue) for one day.
+pub(crate) type RevenueByCountry = BTreeMap<&'static str, (i64, f64)>;
+
+pub(crate) fn daily_revenue() -> Vec<(u32, RevenueByCountry)> {
     order_files()
         .into_iter()
         .map(|f| {
@@ -601,7 +631,7 @@ pub(crate) fn daily_revenue() -> Vec<(u32, BTreeMap<&'static str, (i64, f64)>)> 
         .collect()
 }
 
-pub(crate) fn daily_revenue_batch(by_country: &BTreeMap<&'static str, (i64, f64)>) -> RecordBatch {
+pub(crate) fn daily_revenue_batch(by_country: &RevenueByCountry) -> RecordBatch {
     let schema = Schema::new(vec![
         Field::new("country", DataType::Utf8, false),
         Field::new("orders", DataType::Int64, false),
@@ -611,8 +641,12 @@ pub(crate) fn daily_revenue_batch(by_country: &BTreeMap<&'static str, (i64, f64)
         Arc::new(schema),
         vec![
             Arc::new(StringArray::from_iter_values(by_country.keys().copied())),
-            Arc::new(Int64Array::from_iter_values(by_country.values().map(|v| v.0))),
-            Arc::new(Float64Array::from_iter_values(by_country.values().map(|v| v.1))),
+            Arc::new(Int64Array::from_iter_values(
+                by_country.values().map(|v| v.0),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                by_country.values().map(|v| v.1),
+            )),
         ],
     )
     .expect("daily revenue batch")
