@@ -20,14 +20,23 @@ pub struct ZoneCatalog {
 
 impl ZoneCatalog {
     pub fn new(lake: Arc<Lake>, zone: &str) -> Self {
-        ZoneCatalog { lake, zone: zone.into() }
+        ZoneCatalog {
+            lake,
+            zone: zone.into(),
+        }
     }
 }
 
 impl CatalogProvider for ZoneCatalog {
     fn schema_names(&self) -> Vec<String> {
-        let mut names: BTreeSet<String> =
-            self.lake.listing().tables.keys().filter(|n| n.zone == self.zone).map(|n| n.schema.clone()).collect();
+        let mut names: BTreeSet<String> = self
+            .lake
+            .listing()
+            .tables
+            .keys()
+            .filter(|n| n.zone == self.zone)
+            .map(|n| n.schema.clone())
+            .collect();
         names.insert(DEFAULT_SCHEMA.into());
         names.insert(META_SCHEMA.into());
         names.into_iter().collect()
@@ -35,10 +44,24 @@ impl CatalogProvider for ZoneCatalog {
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
         if name == META_SCHEMA {
-            return Some(Arc::new(MetaSchema { lake: self.lake.clone() }));
+            return Some(Arc::new(MetaSchema {
+                lake: self.lake.clone(),
+            }));
         }
-        let exists = name == DEFAULT_SCHEMA || self.lake.listing().tables.keys().any(|n| n.zone == self.zone && n.schema == name);
-        exists.then(|| Arc::new(ZoneSchema { lake: self.lake.clone(), zone: self.zone.clone(), schema: name.into() }) as _)
+        let exists = name == DEFAULT_SCHEMA
+            || self
+                .lake
+                .listing()
+                .tables
+                .keys()
+                .any(|n| n.zone == self.zone && n.schema == name);
+        exists.then(|| {
+            Arc::new(ZoneSchema {
+                lake: self.lake.clone(),
+                zone: self.zone.clone(),
+                schema: name.into(),
+            }) as _
+        })
     }
 }
 
@@ -62,11 +85,16 @@ impl SchemaProvider for ZoneSchema {
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         let name = TableName::new(&self.zone, &self.schema, name);
-        self.lake.provider(&name, None).await.map_err(DataFusionError::from)
+        self.lake
+            .provider(&name, None)
+            .await
+            .map_err(DataFusionError::from)
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        self.lake.base_of(&TableName::new(&self.zone, &self.schema, name)).is_some()
+        self.lake
+            .base_of(&TableName::new(&self.zone, &self.schema, name))
+            .is_some()
     }
 }
 

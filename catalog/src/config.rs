@@ -64,7 +64,11 @@ pub struct TableConfig {
 impl TableConfig {
     /// The effective mode: `key` makes a table keyed unless a mode says otherwise.
     pub fn mode(&self) -> Mode {
-        self.mode.unwrap_or(if self.key.is_empty() { Mode::Append } else { Mode::Keyed })
+        self.mode.unwrap_or(if self.key.is_empty() {
+            Mode::Append
+        } else {
+            Mode::Keyed
+        })
     }
 }
 
@@ -130,7 +134,9 @@ struct RawTable {
 }
 
 /// Formats a table's `format` setting may name.
-pub const FORMAT_NAMES: &[&str] = &["parquet", "csv", "tsv", "json", "ndjson", "jsonl", "arrow", "ipc"];
+pub const FORMAT_NAMES: &[&str] = &[
+    "parquet", "csv", "tsv", "json", "ndjson", "jsonl", "arrow", "ipc",
+];
 
 impl LakeConfig {
     /// Parses `text`, the contents of `file` (used in messages only).
@@ -149,7 +155,9 @@ impl LakeConfig {
         })?;
         let refresh = match raw.lake.refresh {
             None => DEFAULT_REFRESH,
-            Some(r) => parse_duration(r.get_ref()).map_err(|m| err(Some(line_of(r.span().start)), m))?,
+            Some(r) => {
+                parse_duration(r.get_ref()).map_err(|m| err(Some(line_of(r.span().start)), m))?
+            }
         };
         let mut tables = BTreeMap::new();
         for (name, spanned) in raw.tables {
@@ -161,7 +169,10 @@ impl LakeConfig {
                 return Err(fail("table names are zone.schema.table".into()));
             }
             if !crate::ZONES.contains(&parts[0]) {
-                return Err(fail(format!("unknown zone '{}' (zones are raw, sanitized, enhanced)", parts[0])));
+                return Err(fail(format!(
+                    "unknown zone '{}' (zones are raw, sanitized, enhanced)",
+                    parts[0]
+                )));
             }
             let key = match t.key {
                 None => vec![],
@@ -178,7 +189,9 @@ impl LakeConfig {
                 return Err(fail("key is only allowed on keyed tables".into()));
             }
             if t.deleted_when.is_some() && key.is_empty() {
-                return Err(fail("deleted_when needs a key (tombstones remove keys)".into()));
+                return Err(fail(
+                    "deleted_when needs a key (tombstones remove keys)".into(),
+                ));
             }
             let ingested_at = match t.ingested_at.as_deref() {
                 None => None,
@@ -186,7 +199,9 @@ impl LakeConfig {
                 Some(s) if s.starts_with("partition:") => {
                     let p = &s["partition:".len()..];
                     if p.is_empty() {
-                        return Err(fail("ingested_at = \"partition:\" needs a partition name".into()));
+                        return Err(fail(
+                            "ingested_at = \"partition:\" needs a partition name".into(),
+                        ));
                     }
                     Some(IngestedAtConfig::Partition(p.to_string()))
                 }
@@ -195,7 +210,10 @@ impl LakeConfig {
             };
             if let Some(f) = &t.format {
                 if !FORMAT_NAMES.contains(&f.to_ascii_lowercase().as_str()) {
-                    return Err(fail(format!("unknown format '{f}' (use one of {})", FORMAT_NAMES.join(", "))));
+                    return Err(fail(format!(
+                        "unknown format '{f}' (use one of {})",
+                        FORMAT_NAMES.join(", ")
+                    )));
                 }
             }
             tables.insert(
@@ -219,7 +237,12 @@ impl LakeConfig {
         if let Some(t) = &raw.server.statement_timeout {
             parse_duration(t).map_err(|m| err(None, format!("[server] statement_timeout: {m}")))?;
         }
-        Ok(LakeConfig { refresh, tables, server: raw.server, users: raw.users })
+        Ok(LakeConfig {
+            refresh,
+            tables,
+            server: raw.server,
+            users: raw.users,
+        })
     }
 }
 
@@ -257,7 +280,10 @@ zones = ["enhanced"]
         let t = &c.tables["raw.crm.customers"];
         assert_eq!(t.mode(), Mode::Keyed);
         assert_eq!(t.line, 4);
-        assert_eq!(c.tables["sanitized.crm.scores"].ingested_at, Some(IngestedAtConfig::Partition("snapshot_ts".into())));
+        assert_eq!(
+            c.tables["sanitized.crm.scores"].ingested_at,
+            Some(IngestedAtConfig::Partition("snapshot_ts".into()))
+        );
     }
 
     #[test]
@@ -268,7 +294,9 @@ zones = ["enhanced"]
 
     #[test]
     fn unknown_setting_is_refused_with_its_line() {
-        let e = parse("[tables.\"raw.a.b\"]\nkey = \"id\"\nkeys = [\"x\"]\n").unwrap_err().to_string();
+        let e = parse("[tables.\"raw.a.b\"]\nkey = \"id\"\nkeys = [\"x\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 3") && e.contains("keys"), "{e}");
     }
 
@@ -276,11 +304,17 @@ zones = ["enhanced"]
     fn bad_values_are_refused() {
         let e = parse("[lake]\nrefresh = \"soon\"").unwrap_err().to_string();
         assert!(e.contains("line 2") && e.contains("soon"), "{e}");
-        let e = parse("[tables.\"lake.a.b\"]\nkey = \"id\"").unwrap_err().to_string();
+        let e = parse("[tables.\"lake.a.b\"]\nkey = \"id\"")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown zone 'lake'"), "{e}");
-        let e = parse("[tables.\"raw.a.b\"]\nformat = \"xlsx\"").unwrap_err().to_string();
+        let e = parse("[tables.\"raw.a.b\"]\nformat = \"xlsx\"")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown format 'xlsx'"), "{e}");
-        let e = parse("[tables.\"raw.a.b\"]\nmode = \"snapshot\"\nkey = \"id\"").unwrap_err().to_string();
+        let e = parse("[tables.\"raw.a.b\"]\nmode = \"snapshot\"\nkey = \"id\"")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("key is only allowed"), "{e}");
     }
 }

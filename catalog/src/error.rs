@@ -32,7 +32,10 @@ pub enum CatalogError {
 
 impl CatalogError {
     pub(crate) fn table(table: impl std::fmt::Display, message: impl Into<String>) -> Self {
-        CatalogError::Table { table: table.to_string(), message: message.into() }
+        CatalogError::Table {
+            table: table.to_string(),
+            message: message.into(),
+        }
     }
 }
 

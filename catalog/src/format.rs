@@ -2,8 +2,8 @@
 //! bytes for extensionless Firehose objects) and the DataFusion `FileFormat` that reads it.
 use datafusion::catalog::Session;
 use datafusion::datasource::file_format::{
-    arrow::ArrowFormat, csv::CsvFormat, file_compression_type::FileCompressionType, json::JsonFormat,
-    parquet::ParquetFormat, FileFormat,
+    arrow::ArrowFormat, csv::CsvFormat, file_compression_type::FileCompressionType,
+    json::JsonFormat, parquet::ParquetFormat, FileFormat,
 };
 use std::sync::Arc;
 
@@ -100,7 +100,11 @@ pub fn sniff(head: &[u8]) -> Kind {
 }
 
 /// The DataFusion format for a kind, honouring the session's table options.
-pub fn file_format(state: &dyn Session, kind: Kind, compression: FileCompressionType) -> Arc<dyn FileFormat> {
+pub fn file_format(
+    state: &dyn Session,
+    kind: Kind,
+    compression: FileCompressionType,
+) -> Arc<dyn FileFormat> {
     let opts = state.table_options();
     match kind {
         Kind::Parquet => Arc::new(ParquetFormat::default().with_options(opts.parquet.clone())),
@@ -111,7 +115,11 @@ pub fn file_format(state: &dyn Session, kind: Kind, compression: FileCompression
                 .with_delimiter(if kind == Kind::Tsv { b'\t' } else { b',' })
                 .with_file_compression_type(compression),
         ),
-        Kind::Json => Arc::new(JsonFormat::default().with_options(opts.json.clone()).with_file_compression_type(compression)),
+        Kind::Json => Arc::new(
+            JsonFormat::default()
+                .with_options(opts.json.clone())
+                .with_file_compression_type(compression),
+        ),
         Kind::Arrow => Arc::new(ArrowFormat),
     }
 }
@@ -122,12 +130,30 @@ mod tests {
 
     #[test]
     fn extensions() {
-        assert_eq!(detect("part-00000-abc.snappy.parquet"), Detected::Known(Kind::Parquet, FileCompressionType::UNCOMPRESSED));
-        assert_eq!(detect("orders+0+0001.json.gz"), Detected::Known(Kind::Json, FileCompressionType::GZIP));
-        assert_eq!(detect("x.TSV.zst"), Detected::Known(Kind::Tsv, FileCompressionType::ZSTD));
-        assert_eq!(detect("runs.arrow"), Detected::Known(Kind::Arrow, FileCompressionType::UNCOMPRESSED));
-        assert_eq!(detect("clicks-1-2026-01-15-12-00-00-abc"), Detected::Unknown(FileCompressionType::UNCOMPRESSED));
-        assert_eq!(detect("stream-1.gz"), Detected::Unknown(FileCompressionType::GZIP));
+        assert_eq!(
+            detect("part-00000-abc.snappy.parquet"),
+            Detected::Known(Kind::Parquet, FileCompressionType::UNCOMPRESSED)
+        );
+        assert_eq!(
+            detect("orders+0+0001.json.gz"),
+            Detected::Known(Kind::Json, FileCompressionType::GZIP)
+        );
+        assert_eq!(
+            detect("x.TSV.zst"),
+            Detected::Known(Kind::Tsv, FileCompressionType::ZSTD)
+        );
+        assert_eq!(
+            detect("runs.arrow"),
+            Detected::Known(Kind::Arrow, FileCompressionType::UNCOMPRESSED)
+        );
+        assert_eq!(
+            detect("clicks-1-2026-01-15-12-00-00-abc"),
+            Detected::Unknown(FileCompressionType::UNCOMPRESSED)
+        );
+        assert_eq!(
+            detect("stream-1.gz"),
+            Detected::Unknown(FileCompressionType::GZIP)
+        );
     }
 
     #[test]

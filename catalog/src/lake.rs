@@ -9,11 +9,11 @@ use crate::store::LakeStore;
 use crate::{TableName, ZONES};
 use datafusion::catalog::TableProvider;
 use datafusion::prelude::SessionContext;
+use object_store::ObjectStoreExt;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, RwLock};
-use object_store::ObjectStoreExt;
 use tokio::sync::OnceCell;
 
 /// Suffix of the table showing every row of a keyed or snapshot table.
@@ -36,7 +36,9 @@ pub struct Lake {
 
 impl std::fmt::Debug for Lake {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Lake").field("uri", &self.store.uri).finish_non_exhaustive()
+        f.debug_struct("Lake")
+            .field("uri", &self.store.uri)
+            .finish_non_exhaustive()
     }
 }
 
@@ -48,15 +50,26 @@ impl Lake {
         let config_path = store.child("strata.toml");
         let config = match store.store.get(&config_path).await {
             Ok(r) => {
-                let bytes = r.bytes().await.map_err(|source| CatalogError::Store { uri: uri.into(), source })?;
+                let bytes = r.bytes().await.map_err(|source| CatalogError::Store {
+                    uri: uri.into(),
+                    source,
+                })?;
                 let text = String::from_utf8(bytes.to_vec()).map_err(|_| CatalogError::Config {
                     file: format!("{uri}/strata.toml"),
                     message: "not UTF-8 text".into(),
                 })?;
                 LakeConfig::parse(&format!("{}/strata.toml", uri.trim_end_matches('/')), &text)?
             }
-            Err(object_store::Error::NotFound { .. }) => LakeConfig { refresh: crate::config::DEFAULT_REFRESH, ..Default::default() },
-            Err(source) => return Err(CatalogError::Store { uri: uri.into(), source }),
+            Err(object_store::Error::NotFound { .. }) => LakeConfig {
+                refresh: crate::config::DEFAULT_REFRESH,
+                ..Default::default()
+            },
+            Err(source) => {
+                return Err(CatalogError::Store {
+                    uri: uri.into(),
+                    source,
+                })
+            }
         };
         let ctx = SessionContext::new();
         ctx.register_object_store(store.url.as_ref(), store.store.clone());
@@ -86,7 +99,10 @@ impl Lake {
     pub fn register(self: &Arc<Self>, ctx: &SessionContext) {
         ctx.register_object_store(self.store.url.as_ref(), self.store.store.clone());
         for zone in ZONES {
-            ctx.register_catalog(zone, Arc::new(crate::catalog::ZoneCatalog::new(self.clone(), zone)));
+            ctx.register_catalog(
+                zone,
+                Arc::new(crate::catalog::ZoneCatalog::new(self.clone(), zone)),
+            );
         }
     }
 
@@ -123,7 +139,11 @@ impl Lake {
         for name in listing.tables.keys() {
             names.push(name.clone());
             if self.mode_of(name) != Mode::Append {
-                names.push(TableName::new(&name.zone, &name.schema, &format!("{}{HISTORY_SUFFIX}", name.table)));
+                names.push(TableName::new(
+                    &name.zone,
+                    &name.schema,
+                    &format!("{}{HISTORY_SUFFIX}", name.table),
+                ));
             }
         }
         names.sort();
@@ -132,7 +152,11 @@ impl Lake {
 
     /// The configured mode of a base table.
     pub fn mode_of(&self, name: &TableName) -> Mode {
-        self.config.tables.get(&name.to_string()).map(|t| t.mode()).unwrap_or(Mode::Append)
+        self.config
+            .tables
+            .get(&name.to_string())
+            .map(|t| t.mode())
+            .unwrap_or(Mode::Append)
     }
 
     /// Splits a visible name into the base table and whether its `_history` was asked for.
@@ -143,7 +167,8 @@ impl Lake {
         }
         let base = name.table.strip_suffix(HISTORY_SUFFIX)?;
         let base = TableName::new(&name.zone, &name.schema, base);
-        (listing.tables.contains_key(&base) && self.mode_of(&base) != Mode::Append).then_some((base, true))
+        (listing.tables.contains_key(&base) && self.mode_of(&base) != Mode::Append)
+            .then_some((base, true))
     }
 
     /// Resolves a base table against its current files (cached until they change).
@@ -167,12 +192,18 @@ impl Lake {
         };
         let table = slot
             .get_or_try_init(|| async {
-                resolve(&self.ctx, &self.store.store, &self.file_cache, discovered, self.config.tables.get(&name.to_string()))
-                    .await
-                    .map(|mut t| {
-                        t.store_url = self.store.url.clone();
-                        Arc::new(t)
-                    })
+                resolve(
+                    &self.ctx,
+                    &self.store.store,
+                    &self.file_cache,
+                    discovered,
+                    self.config.tables.get(&name.to_string()),
+                )
+                .await
+                .map(|mut t| {
+                    t.store_url = self.store.url.clone();
+                    Arc::new(t)
+                })
             })
             .await?;
         Ok(table.clone())
@@ -180,20 +211,35 @@ impl Lake {
 
     /// The resolved table if [`Lake::resolve`] already ran for its current files.
     pub fn cached(&self, name: &TableName) -> Option<Arc<ResolvedTable>> {
-        let (_, slot) = self.resolved.lock().expect("resolved lock").get(name)?.clone();
+        let (_, slot) = self
+            .resolved
+            .lock()
+            .expect("resolved lock")
+            .get(name)?
+            .clone();
         slot.get().cloned()
     }
 
     /// The provider for a visible table name, at the session's as-of bound or at `as_of` (µs).
-    pub async fn provider(&self, name: &TableName, as_of: Option<i64>) -> Result<Option<Arc<dyn TableProvider>>> {
-        let Some((base, history)) = self.base_of(name) else { return Ok(None) };
+    pub async fn provider(
+        &self,
+        name: &TableName,
+        as_of: Option<i64>,
+    ) -> Result<Option<Arc<dyn TableProvider>>> {
+        let Some((base, history)) = self.base_of(name) else {
+            return Ok(None);
+        };
         let resolved = self.resolve(&base).await?;
         Ok(Some(provider_for(resolved, history, as_of)))
     }
 }
 
 /// Builds the provider of a resolved table: its history, or its mode's view.
-pub fn provider_for(resolved: Arc<ResolvedTable>, history: bool, as_of: Option<i64>) -> Arc<dyn TableProvider> {
+pub fn provider_for(
+    resolved: Arc<ResolvedTable>,
+    history: bool,
+    as_of: Option<i64>,
+) -> Arc<dyn TableProvider> {
     let mode = resolved.mode;
     let h = Arc::new(HistoryTable::new(resolved, as_of));
     match (history, mode) {
@@ -216,11 +262,19 @@ fn fingerprint(t: &DiscoveredTable) -> u64 {
 /// A real `t_history` beside a keyed or snapshot `t` would be hidden: refuse it, naming both.
 fn check_clashes(listing: &Listing, config: &LakeConfig) -> Result<()> {
     for name in listing.tables.keys() {
-        let mode = config.tables.get(&name.to_string()).map(|t| t.mode()).unwrap_or(Mode::Append);
+        let mode = config
+            .tables
+            .get(&name.to_string())
+            .map(|t| t.mode())
+            .unwrap_or(Mode::Append);
         if mode == Mode::Append {
             continue;
         }
-        let hist = TableName::new(&name.zone, &name.schema, &format!("{}{HISTORY_SUFFIX}", name.table));
+        let hist = TableName::new(
+            &name.zone,
+            &name.schema,
+            &format!("{}{HISTORY_SUFFIX}", name.table),
+        );
         if let Some(other) = listing.tables.get(&hist) {
             return Err(CatalogError::Clash(format!(
                 "table {hist} (folder '{}') has the name of the history of {mode} table {name}; rename the folder or configure a `path`",

@@ -36,7 +36,11 @@ pub struct TableName {
 
 impl TableName {
     pub fn new(zone: &str, schema: &str, table: &str) -> Self {
-        TableName { zone: zone.into(), schema: schema.into(), table: table.into() }
+        TableName {
+            zone: zone.into(),
+            schema: schema.into(),
+            table: table.into(),
+        }
     }
 
     /// Parses `zone.schema.table`.

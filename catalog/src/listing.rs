@@ -81,7 +81,10 @@ pub async fn list_lake(store: &LakeStore, config: &LakeConfig) -> Result<Listing
         .list(Some(&store.root))
         .try_collect()
         .await
-        .map_err(|source| CatalogError::Store { uri: store.uri.clone(), source })?;
+        .map_err(|source| CatalogError::Store {
+            uri: store.uri.clone(),
+            source,
+        })?;
     let mut files: Vec<(String, ObjectMeta)> = objects
         .into_iter()
         .filter_map(|m| {
@@ -90,7 +93,10 @@ pub async fn list_lake(store: &LakeStore, config: &LakeConfig) -> Result<Listing
         })
         .collect();
     files.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(Listing { tables: sort_into_tables(files, config)?, listed_at: started })
+    Ok(Listing {
+        tables: sort_into_tables(files, config)?,
+        listed_at: started,
+    })
 }
 
 /// Assigns listed files (relative path, metadata) to tables.
@@ -107,44 +113,71 @@ pub fn sort_into_tables(
         .collect();
     configured.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
     for (_, name) in &configured {
-        let dir = config.tables[&name.to_string()].path.clone().unwrap_or_default();
-        tables.insert(name.clone(), DiscoveredTable { name: name.clone(), dir, files: vec![] });
+        let dir = config.tables[&name.to_string()]
+            .path
+            .clone()
+            .unwrap_or_default();
+        tables.insert(
+            name.clone(),
+            DiscoveredTable {
+                name: name.clone(),
+                dir,
+                files: vec![],
+            },
+        );
     }
 
     // Which zone/<x> folders are tables of schema `public`: they hold files or k=v folders.
     let mut public_tables: std::collections::BTreeSet<(String, String)> = Default::default();
     for (rel, _) in &files {
         let parts: Vec<&str> = rel.split('/').collect();
-        if parts.len() >= 3 && ZONES.contains(&parts[0]) && (parts.len() == 3 || parts[2].contains('=')) {
+        if parts.len() >= 3
+            && ZONES.contains(&parts[0])
+            && (parts.len() == 3 || parts[2].contains('='))
+        {
             public_tables.insert((parts[0].to_string(), parts[1].to_string()));
         }
     }
 
     for (rel, meta) in files {
-        if let Some((dir, name)) = configured.iter().find(|(p, _)| rel.starts_with(&format!("{p}/"))) {
+        if let Some((dir, name)) = configured
+            .iter()
+            .find(|(p, _)| rel.starts_with(&format!("{p}/")))
+        {
             let inner = &rel[dir.len() + 1..];
-            push_file(tables.get_mut(name).expect("configured table inserted"), inner, meta);
+            push_file(
+                tables.get_mut(name).expect("configured table inserted"),
+                inner,
+                meta,
+            );
             continue;
         }
         let parts: Vec<&str> = rel.split('/').collect();
         if parts.len() < 3 || !ZONES.contains(&parts[0]) {
             continue; // strata.toml, files directly under a zone, folders that are not zones
         }
-        let (schema, table, depth) = if public_tables.contains(&(parts[0].to_string(), parts[1].to_string())) {
-            ("public", parts[1], 2)
-        } else if parts.len() >= 4 {
-            (parts[1], parts[2], 3)
-        } else {
-            continue;
-        };
+        let (schema, table, depth) =
+            if public_tables.contains(&(parts[0].to_string(), parts[1].to_string())) {
+                ("public", parts[1], 2)
+            } else if parts.len() >= 4 {
+                (parts[1], parts[2], 3)
+            } else {
+                continue;
+            };
         let name = TableName::new(parts[0], schema, table);
-        if configured.iter().any(|(_, n)| *n == name) && config.tables[&name.to_string()].path.is_some() {
+        if configured.iter().any(|(_, n)| *n == name)
+            && config.tables[&name.to_string()].path.is_some()
+        {
             continue; // the configured table reads from its own path
         }
         let dir = parts[..depth].join("/");
         let entry = tables
             .entry(name.clone())
-            .or_insert_with(|| DiscoveredTable { name, dir, files: vec![] });
+            .or_insert_with(|| DiscoveredTable {
+                name,
+                dir,
+                files: vec![],
+            });
         let inner = parts[depth..].join("/");
         push_file(entry, &inner, meta);
     }
@@ -153,8 +186,15 @@ pub fn sort_into_tables(
 
 fn push_file(table: &mut DiscoveredTable, inner: &str, meta: ObjectMeta) {
     let comps: Vec<&str> = inner.split('/').collect();
-    let partitions = comps[..comps.len() - 1].iter().filter_map(|c| parse_partition(c)).collect();
-    table.files.push(LakeFile { meta, rel: inner.to_string(), partitions });
+    let partitions = comps[..comps.len() - 1]
+        .iter()
+        .filter_map(|c| parse_partition(c))
+        .collect();
+    table.files.push(LakeFile {
+        meta,
+        rel: inner.to_string(),
+        partitions,
+    });
 }
 
 #[cfg(test)]
@@ -163,7 +203,13 @@ mod tests {
     use object_store::path::Path;
 
     fn meta(size: u64) -> ObjectMeta {
-        ObjectMeta { location: Path::from("x"), last_modified: Default::default(), size, e_tag: None, version: None }
+        ObjectMeta {
+            location: Path::from("x"),
+            last_modified: Default::default(),
+            size,
+            e_tag: None,
+            version: None,
+        }
     }
 
     fn tables(paths: &[&str]) -> BTreeMap<TableName, DiscoveredTable> {
@@ -181,17 +227,30 @@ mod tests {
 
     #[test]
     fn zone_schema_table_layout() {
-        let t = tables(&["raw/crm/customers/a.parquet", "raw/crm/customers/sub/b.parquet", "enhanced/sales/x/dt=2026-01-01/c.parquet"]);
+        let t = tables(&[
+            "raw/crm/customers/a.parquet",
+            "raw/crm/customers/sub/b.parquet",
+            "enhanced/sales/x/dt=2026-01-01/c.parquet",
+        ]);
         assert_eq!(names(&t), ["enhanced.sales.x", "raw.crm.customers"]);
         assert_eq!(t[&TableName::new("raw", "crm", "customers")].files.len(), 2);
         let x = &t[&TableName::new("enhanced", "sales", "x")].files[0];
-        assert_eq!(x.partitions, vec![("dt".to_string(), "2026-01-01".to_string())]);
+        assert_eq!(
+            x.partitions,
+            vec![("dt".to_string(), "2026-01-01".to_string())]
+        );
     }
 
     #[test]
     fn folder_with_files_directly_under_zone_is_public_table() {
-        let t = tables(&["sanitized/countries/c.csv", "raw/events/year=2026/month=01/e.json"]);
-        assert_eq!(names(&t), ["raw.public.events", "sanitized.public.countries"]);
+        let t = tables(&[
+            "sanitized/countries/c.csv",
+            "raw/events/year=2026/month=01/e.json",
+        ]);
+        assert_eq!(
+            names(&t),
+            ["raw.public.events", "sanitized.public.countries"]
+        );
     }
 
     #[test]
@@ -212,12 +271,18 @@ mod tests {
     #[test]
     fn empty_files_are_ignored() {
         assert!(is_ignored("raw/a/b/x.parquet", &meta(0)));
-        assert!(!is_ignored("raw/a/b/_ingested_at=2026-01-01/x.parquet", &meta(1)));
+        assert!(!is_ignored(
+            "raw/a/b/_ingested_at=2026-01-01/x.parquet",
+            &meta(1)
+        ));
     }
 
     #[test]
     fn partition_values_are_url_decoded() {
-        assert_eq!(parse_partition("ts=2026-01-01 10%3A00%3A00"), Some(("ts".into(), "2026-01-01 10:00:00".into())));
+        assert_eq!(
+            parse_partition("ts=2026-01-01 10%3A00%3A00"),
+            Some(("ts".into(), "2026-01-01 10:00:00".into()))
+        );
         assert_eq!(parse_partition("=x"), None);
     }
 }

@@ -2,7 +2,9 @@
 //! size and ingestion-time range (SPEC §5), computed from the listing when queried.
 use crate::lake::Lake;
 use async_trait::async_trait;
-use datafusion::arrow::array::{ArrayRef, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder};
+use datafusion::arrow::array::{
+    ArrayRef, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::Result;
@@ -41,7 +43,10 @@ impl MetaTable {
             s("path"),
             s("error"),
         ]);
-        MetaTable { lake, schema: Arc::new(schema) }
+        MetaTable {
+            lake,
+            schema: Arc::new(schema),
+        }
     }
 
     async fn batch(&self) -> Result<RecordBatch> {
@@ -64,7 +69,13 @@ impl MetaTable {
         let mut path = StringBuilder::new();
         let mut error = StringBuilder::new();
         for (tn, discovered) in &listing.tables {
-            let config = self.lake.config().tables.get(&tn.to_string()).cloned().unwrap_or_default();
+            let config = self
+                .lake
+                .config()
+                .tables
+                .get(&tn.to_string())
+                .cloned()
+                .unwrap_or_default();
             zone.append_value(&tn.zone);
             schema.append_value(&tn.schema);
             name.append_value(&tn.table);
@@ -79,7 +90,10 @@ impl MetaTable {
                 Ok(t) => {
                     source.append_value(t.ingest.to_string());
                     format.append_value(t.kind.name());
-                    let all = |f: fn(&crate::resolve::ResolvedFile) -> Option<i64>| -> Option<Vec<i64>> { t.files.iter().map(f).collect() };
+                    let all =
+                        |f: fn(&crate::resolve::ResolvedFile) -> Option<i64>| -> Option<Vec<i64>> {
+                            t.files.iter().map(f).collect()
+                        };
                     rows.append_option(all(|f| f.rows.map(|r| r as i64)).map(|v| v.iter().sum()));
                     oldest.append_option(all(|f| f.ingest_min).and_then(|v| v.into_iter().min()));
                     newest.append_option(all(|f| f.ingest_max).and_then(|v| v.into_iter().max()));
@@ -135,6 +149,10 @@ impl TableProvider for MetaTable {
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let batch = self.batch().await?;
-        Ok(MemorySourceConfig::try_new_exec(&[vec![batch]], self.schema.clone(), projection.cloned())?)
+        Ok(MemorySourceConfig::try_new_exec(
+            &[vec![batch]],
+            self.schema.clone(),
+            projection.cloned(),
+        )?)
     }
 }

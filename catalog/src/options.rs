@@ -34,7 +34,10 @@ impl StrataOptions {
 
     /// The session's as-of bound (µs), if any.
     pub fn as_of_from(config: &datafusion::common::config::ConfigOptions) -> Option<i64> {
-        config.extensions.get::<StrataOptions>().and_then(|o| o.as_of)
+        config
+            .extensions
+            .get::<StrataOptions>()
+            .and_then(|o| o.as_of)
     }
 
     /// Adds the extension to a session config (idempotent).
@@ -63,7 +66,9 @@ impl ExtensionOptions for StrataOptions {
     }
     fn set(&mut self, key: &str, value: &str) -> Result<()> {
         match key {
-            "as_of" => self.set_as_of(Some(value).filter(|v| !v.is_empty() && !v.eq_ignore_ascii_case("default"))),
+            "as_of" => self.set_as_of(
+                Some(value).filter(|v| !v.is_empty() && !v.eq_ignore_ascii_case("default")),
+            ),
             _ => plan_err!("unknown setting strata.{key} (Strata has strata.as_of)"),
         }
     }
@@ -71,7 +76,8 @@ impl ExtensionOptions for StrataOptions {
         vec![ConfigEntry {
             key: "as_of".into(),
             value: self.as_of_text.clone(),
-            description: "Time-travel bound: tables show rows ingested at or before it (inclusive).",
+            description:
+                "Time-travel bound: tables show rows ingested at or before it (inclusive).",
         }]
     }
 }

@@ -18,7 +18,13 @@ use std::sync::{Arc, Mutex};
 /// Name of the ingestion-time column Strata adds when the files carry none.
 pub const INGESTED_AT: &str = "_ingested_at";
 /// Partition names taken as the ingestion time when nothing is configured, in preference order.
-const INGEST_PARTITIONS: &[&str] = &["_ingested_at", "ingested_at", "ingest_ts", "ingest_date", "dt"];
+const INGEST_PARTITIONS: &[&str] = &[
+    "_ingested_at",
+    "ingested_at",
+    "ingest_ts",
+    "ingest_date",
+    "dt",
+];
 
 /// The timestamp type of ingestion times: microseconds, UTC.
 pub fn ingest_type() -> DataType {
@@ -104,8 +110,13 @@ pub struct ResolvedTable {
 impl ResolvedTable {
     /// The ingestion time of a row as a timestamptz expression.
     pub fn ingest_expr(&self) -> Expr {
-        let c = datafusion::prelude::col(datafusion::common::Column::from_name(&self.ingest_column));
-        match self.schema.field_with_name(&self.ingest_column).map(|f| f.data_type().clone()) {
+        let c =
+            datafusion::prelude::col(datafusion::common::Column::from_name(&self.ingest_column));
+        match self
+            .schema
+            .field_with_name(&self.ingest_column)
+            .map(|f| f.data_type().clone())
+        {
             Ok(DataType::Timestamp(_, Some(_))) => c,
             _ => datafusion::prelude::cast(c, ingest_type()),
         }
@@ -139,7 +150,11 @@ pub async fn resolve(
 
     // Read every file's schema (cached), several at a time: a footer read each on object stores.
     let state = ctx.state();
-    let reads: Vec<_> = table.files.iter().map(|f| file_info(&state, store, cache, name, f, configured_kind)).collect();
+    let reads: Vec<_> = table
+        .files
+        .iter()
+        .map(|f| file_info(&state, store, cache, name, f, configured_kind))
+        .collect();
     let infos: Vec<FileInfo> = futures::stream::iter(reads)
         .buffered(16)
         .try_collect()
@@ -166,7 +181,11 @@ pub async fn resolve(
     let group_of: Vec<usize> = infos
         .iter()
         .map(|info| {
-            let s = if kind.positional() { info.schema.clone() } else { file_schema.clone() };
+            let s = if kind.positional() {
+                info.schema.clone()
+            } else {
+                file_schema.clone()
+            };
             groups.iter().position(|g| g == &s).unwrap_or_else(|| {
                 groups.push(s);
                 groups.len() - 1
@@ -195,12 +214,17 @@ pub async fn resolve(
         IngestSource::Column(c) => c.clone(),
         _ => INGESTED_AT.to_string(),
     };
-    let adds_column = !matches!(ingest, IngestSource::Column(_)) && !part_names.iter().any(|p| p == INGESTED_AT);
+    let adds_column =
+        !matches!(ingest, IngestSource::Column(_)) && !part_names.iter().any(|p| p == INGESTED_AT);
     let mut partition_fields: Vec<FieldRef> = part_names
         .iter()
         .zip(&part_types)
         .map(|(n, t)| {
-            let t = if n == INGESTED_AT { ingest_type() } else { t.clone() };
+            let t = if n == INGESTED_AT {
+                ingest_type()
+            } else {
+                t.clone()
+            };
             Arc::new(Field::new(n, t, true))
         })
         .collect();
@@ -220,7 +244,10 @@ pub async fn resolve(
             });
         }
         if adds_column {
-            values.push(ScalarValue::TimestampMicrosecond(ingest_at, Some("UTC".into())));
+            values.push(ScalarValue::TimestampMicrosecond(
+                ingest_at,
+                Some("UTC".into()),
+            ));
         }
         files.push(ResolvedFile {
             meta: f.meta.clone(),
@@ -256,7 +283,13 @@ pub async fn resolve(
         Some(sql) => {
             let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
             Some(ctx.parse_sql_expr(sql, &df_schema).map_err(|e| {
-                err(name, format!("deleted_when = \"{sql}\" (strata.toml line {}): {e}", config.line))
+                err(
+                    name,
+                    format!(
+                        "deleted_when = \"{sql}\" (strata.toml line {}): {e}",
+                        config.line
+                    ),
+                )
             })?)
         }
     };
@@ -284,7 +317,12 @@ pub async fn resolve(
 }
 
 fn column_list(schema: &Schema) -> String {
-    schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ")
+    schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 async fn file_info(
@@ -295,7 +333,11 @@ async fn file_info(
     file: &LakeFile,
     configured: Option<Kind>,
 ) -> Result<FileInfo> {
-    let key = (file.meta.location.to_string(), file.meta.size, file.meta.last_modified.timestamp_micros());
+    let key = (
+        file.meta.location.to_string(),
+        file.meta.size,
+        file.meta.last_modified.timestamp_micros(),
+    );
     if let Some(hit) = cache.lock().expect("file cache lock").get(&key) {
         return Ok(hit.clone());
     }
@@ -316,9 +358,21 @@ async fn file_info(
     let schema = format
         .infer_schema(state, store, std::slice::from_ref(&file.meta))
         .await
-        .map_err(|e| err(table, format!("cannot read '{}' as {}: {e}", file.rel, kind.name())))?;
-    let info = FileInfo { kind, compression, schema };
-    cache.lock().expect("file cache lock").insert(key, info.clone());
+        .map_err(|e| {
+            err(
+                table,
+                format!("cannot read '{}' as {}: {e}", file.rel, kind.name()),
+            )
+        })?;
+    let info = FileInfo {
+        kind,
+        compression,
+        schema,
+    };
+    cache
+        .lock()
+        .expect("file cache lock")
+        .insert(key, info.clone());
     Ok(info)
 }
 
@@ -380,10 +434,13 @@ pub fn merge_type(a: &DataType, b: &DataType) -> Option<DataType> {
                 b.clone()
             }
         }
-        _ if (is_float(a) || int_rank(a).is_some()) && (is_float(b) || int_rank(b).is_some()) => Float64,
+        _ if (is_float(a) || int_rank(a).is_some()) && (is_float(b) || int_rank(b).is_some()) => {
+            Float64
+        }
         _ if is_str(a) && is_str(b) => a.clone(),
         (Timestamp(u1, tz1), Timestamp(u2, tz2)) if tz1.is_some() == tz2.is_some() => {
-            let finer = if matches!(u1, TimeUnit::Nanosecond) || matches!(u2, TimeUnit::Nanosecond) {
+            let finer = if matches!(u1, TimeUnit::Nanosecond) || matches!(u2, TimeUnit::Nanosecond)
+            {
                 TimeUnit::Nanosecond
             } else {
                 TimeUnit::Microsecond
@@ -406,9 +463,17 @@ fn partition_value<'a>(f: &'a LakeFile, key: &str) -> Option<&'a str> {
 pub fn infer_partition_type<'a>(values: impl Iterator<Item = &'a str> + Clone) -> DataType {
     if values.clone().all(|v| v.parse::<i64>().is_ok()) && values.clone().next().is_some() {
         DataType::Int64
-    } else if values.clone().all(|v| chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok()) && values.clone().next().is_some() {
+    } else if values
+        .clone()
+        .all(|v| chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok())
+        && values.clone().next().is_some()
+    {
         DataType::Date32
-    } else if values.clone().all(|v| v.len() > 10 && crate::time::parse_timestamp(v).is_ok()) && values.clone().next().is_some() {
+    } else if values
+        .clone()
+        .all(|v| v.len() > 10 && crate::time::parse_timestamp(v).is_ok())
+        && values.clone().next().is_some()
+    {
         ingest_type()
     } else {
         DataType::Utf8
@@ -424,16 +489,27 @@ fn typed_value(v: Option<&str>, t: &DataType) -> ScalarValue {
         DataType::Date32 => ScalarValue::Date32(
             chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
                 .ok()
-                .map(|d| (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32),
+                .map(|d| {
+                    (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days()
+                        as i32
+                }),
         ),
-        DataType::Timestamp(..) => {
-            ScalarValue::TimestampMicrosecond(crate::time::parse_timestamp(v).ok().map(|t| t.timestamp_micros()), Some("UTC".into()))
-        }
+        DataType::Timestamp(..) => ScalarValue::TimestampMicrosecond(
+            crate::time::parse_timestamp(v)
+                .ok()
+                .map(|t| t.timestamp_micros()),
+            Some("UTC".into()),
+        ),
         _ => ScalarValue::Utf8(Some(v.to_string())),
     }
 }
 
-fn choose_ingest(table: &TableName, config: &TableConfig, file_schema: &Schema, parts: &[String]) -> Result<IngestSource> {
+fn choose_ingest(
+    table: &TableName,
+    config: &TableConfig,
+    file_schema: &Schema,
+    parts: &[String],
+) -> Result<IngestSource> {
     let has_part = |p: &str| parts.iter().any(|x| x == p);
     match &config.ingested_at {
         Some(IngestedAtConfig::Column(c)) => {
@@ -472,22 +548,46 @@ fn choose_ingest(table: &TableName, config: &TableConfig, file_schema: &Schema, 
 
 /// A file's ingestion time in µs when it is constant per file; None for per-row columns.
 fn file_ingest_time(table: &TableName, f: &LakeFile, source: &IngestSource) -> Result<Option<i64>> {
-    let bad = |what: &str, v: &str| err(table, format!("file '{}': {what} '{v}' is not a date or timestamp", f.rel));
+    let bad = |what: &str, v: &str| {
+        err(
+            table,
+            format!("file '{}': {what} '{v}' is not a date or timestamp", f.rel),
+        )
+    };
     Ok(match source {
         IngestSource::Column(_) => None,
         IngestSource::FileModified => Some(f.meta.last_modified.timestamp_micros()),
-        IngestSource::Partition(p) => match partition_value(f, p) {
-            None => return Err(err(table, format!("file '{}' has no '{p}=' partition folder to take its ingestion time from", f.rel))),
-            Some(v) => Some(crate::time::parse_timestamp(v).map_err(|_| bad(p, v))?.timestamp_micros()),
-        },
+        IngestSource::Partition(p) => {
+            match partition_value(f, p) {
+                None => return Err(err(
+                    table,
+                    format!(
+                        "file '{}' has no '{p}=' partition folder to take its ingestion time from",
+                        f.rel
+                    ),
+                )),
+                Some(v) => Some(
+                    crate::time::parse_timestamp(v)
+                        .map_err(|_| bad(p, v))?
+                        .timestamp_micros(),
+                ),
+            }
+        }
         IngestSource::KafkaConnect => {
             let num = |k: &str, default: Option<u32>| -> Result<u32> {
                 match partition_value(f, k) {
                     Some(v) => v.parse().map_err(|_| bad(k, v)),
-                    None => default.ok_or_else(|| err(table, format!("file '{}' lacks the '{k}=' folder", f.rel))),
+                    None => default.ok_or_else(|| {
+                        err(table, format!("file '{}' lacks the '{k}=' folder", f.rel))
+                    }),
                 }
             };
-            let (y, m, d, h) = (num("year", None)?, num("month", None)?, num("day", None)?, num("hour", Some(0))?);
+            let (y, m, d, h) = (
+                num("year", None)?,
+                num("month", None)?,
+                num("day", None)?,
+                num("hour", Some(0))?,
+            );
             let t = chrono::NaiveDate::from_ymd_opt(y as i32, m, d)
                 .and_then(|d| d.and_hms_opt(h, 0, 0))
                 .ok_or_else(|| bad("year/month/day/hour", &format!("{y}-{m}-{d} {h}")))?;
@@ -510,7 +610,9 @@ async fn add_parquet_statistics(
         _ => None,
     };
     for f in &mut table.files {
-        let stats = format.infer_stats(state, store, table.file_schema.clone(), &f.meta).await?;
+        let stats = format
+            .infer_stats(state, store, table.file_schema.clone(), &f.meta)
+            .await?;
         if let Precision::Exact(n) = stats.num_rows {
             f.rows = Some(n);
         }
@@ -536,10 +638,22 @@ mod tests {
 
     #[test]
     fn partition_types() {
-        assert_eq!(infer_partition_type(["2026", "01"].into_iter()), DataType::Int64);
-        assert_eq!(infer_partition_type(["2026-01-01", "2026-01-02"].into_iter()), DataType::Date32);
-        assert_eq!(infer_partition_type(["2026-01-01 10:00:00"].into_iter()), ingest_type());
-        assert_eq!(infer_partition_type(["2026-01-01", "eu"].into_iter()), DataType::Utf8);
+        assert_eq!(
+            infer_partition_type(["2026", "01"].into_iter()),
+            DataType::Int64
+        );
+        assert_eq!(
+            infer_partition_type(["2026-01-01", "2026-01-02"].into_iter()),
+            DataType::Date32
+        );
+        assert_eq!(
+            infer_partition_type(["2026-01-01 10:00:00"].into_iter()),
+            ingest_type()
+        );
+        assert_eq!(
+            infer_partition_type(["2026-01-01", "eu"].into_iter()),
+            DataType::Utf8
+        );
     }
 
     #[test]

@@ -17,7 +17,10 @@ pub struct LakeStore {
 
 impl LakeStore {
     pub fn open(uri: &str) -> Result<Self> {
-        let bad = |message: String| CatalogError::Uri { uri: uri.to_string(), message };
+        let bad = |message: String| CatalogError::Uri {
+            uri: uri.to_string(),
+            message,
+        };
         let has_scheme = uri.contains("://");
         if !has_scheme || uri.starts_with("file://") {
             let local = uri.strip_prefix("file://").unwrap_or(uri);
@@ -35,7 +38,10 @@ impl LakeStore {
             });
         }
         let url = Url::parse(uri).map_err(|e| bad(e.to_string()))?;
-        let bucket = url.host_str().ok_or_else(|| bad("missing bucket name".into()))?.to_string();
+        let bucket = url
+            .host_str()
+            .ok_or_else(|| bad("missing bucket name".into()))?
+            .to_string();
         let root = Path::from(url.path().trim_matches('/'));
         let store: Arc<dyn ObjectStore> = match url.scheme() {
             "s3" | "s3a" => Arc::new(
@@ -56,10 +62,19 @@ impl LakeStore {
                     .build()
                     .map_err(|e| bad(e.to_string()))?,
             ),
-            other => return Err(bad(format!("unsupported scheme '{other}' (use a path, file://, s3://, gs:// or az://)"))),
+            other => {
+                return Err(bad(format!(
+                    "unsupported scheme '{other}' (use a path, file://, s3://, gs:// or az://)"
+                )))
+            }
         };
         let url = ObjectStoreUrl::parse(format!("{}://{bucket}", url.scheme()))?;
-        Ok(LakeStore { uri: uri.to_string(), url, store, root })
+        Ok(LakeStore {
+            uri: uri.to_string(),
+            url,
+            store,
+            root,
+        })
     }
 
     /// The path of `rel` (a `/`-separated path below the root) in the store.

@@ -12,7 +12,10 @@ pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
         return Ok(t.with_timezone(&Utc));
     }
     let normalized = s.replacen('T', " ", 1);
-    let s2 = normalized.strip_suffix(" UTC").or_else(|| normalized.strip_suffix("Z")).unwrap_or(&normalized);
+    let s2 = normalized
+        .strip_suffix(" UTC")
+        .or_else(|| normalized.strip_suffix("Z"))
+        .unwrap_or(&normalized);
     // PostgreSQL prints offsets as `+00` or `+05:30`; chrono's %#z accepts both.
     for fmt in ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%d %H:%M%#z"] {
         if let Ok(t) = DateTime::parse_from_str(s2, fmt) {
@@ -37,18 +40,24 @@ pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
 /// `0` means zero.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let s = text.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration '{text}': expected a number and a unit like 5s, 10m, 2h"))?;
+    let value: f64 = num.parse().map_err(|_| {
+        format!("invalid duration '{text}': expected a number and a unit like 5s, 10m, 2h")
+    })?;
     let secs = match unit.trim() {
         "" | "s" | "sec" | "secs" => value,
         "ms" => value / 1000.0,
         "m" | "min" | "mins" => value * 60.0,
         "h" | "hour" | "hours" => value * 3600.0,
         "d" | "day" | "days" => value * 86400.0,
-        other => return Err(format!("invalid duration '{text}': unknown unit '{other}' (use ms, s, m, h or d)")),
+        other => {
+            return Err(format!(
+                "invalid duration '{text}': unknown unit '{other}' (use ms, s, m, h or d)"
+            ))
+        }
     };
     Ok(Duration::from_secs_f64(secs))
 }

@@ -7,9 +7,10 @@ use crate::{dialect::StrataDialect, suggest, Result, SqlError};
 use datafusion::arrow::array::{RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::error::DataFusionError;
+use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
@@ -69,10 +70,16 @@ impl Session {
             .with_create_default_catalog_and_schema(false)
             .with_default_catalog_and_schema("enhanced", "public");
         config.options_mut().sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
-        let config = StrataOptions::register(config);
+        let mut config = StrataOptions::register(config);
         let mut runtime = RuntimeEnvBuilder::new();
         if let Some(limit) = options.memory_limit {
-            runtime = runtime.with_memory_limit(limit, 1.0);
+            // A fair pool shares the limit between the partitions' sorts so each can spill;
+            // the per-sort merge reservation (10 MB by default) must fit in a partition's share.
+            let partitions = config.target_partitions().max(1);
+            let share = limit / (2 * partitions);
+            config.options_mut().execution.sort_spill_reservation_bytes =
+                (share / 4).clamp(64 << 10, 10 << 20);
+            runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
         }
         let state = SessionStateBuilder::new()
             .with_config(config)
@@ -81,7 +88,10 @@ impl Session {
             .build();
         let ctx = SessionContext::new_with_state(state);
         lake.register(&ctx);
-        ctx.register_udtf(AS_OF_FUNCTION, Arc::new(AsOfFunction { lake: lake.clone() }));
+        ctx.register_udtf(
+            AS_OF_FUNCTION,
+            Arc::new(AsOfFunction { lake: lake.clone() }),
+        );
         let session = Session { ctx, lake };
         if let Some(as_of) = options.as_of.as_deref() {
             session.set_as_of(Some(as_of))?;
@@ -100,8 +110,12 @@ impl Session {
 
     /// Splits SQL text into statements and parses each.
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
-        let pieces = split_statements(sql).map_err(|e| DataFusionError::SQL(Box::new(
-            datafusion::sql::sqlparser::parser::ParserError::TokenizerError(e)), None))?;
+        let pieces = split_statements(sql).map_err(|e| {
+            DataFusionError::SQL(
+                Box::new(datafusion::sql::sqlparser::parser::ParserError::TokenizerError(e)),
+                None,
+            )
+        })?;
         pieces.into_iter().map(|text| parse_one(text)).collect()
     }
 
@@ -159,12 +173,24 @@ impl Session {
 
     /// The zone (catalog) unqualified names resolve in.
     pub fn current_zone(&self) -> String {
-        self.ctx.state().config().options().catalog.default_catalog.clone()
+        self.ctx
+            .state()
+            .config()
+            .options()
+            .catalog
+            .default_catalog
+            .clone()
     }
 
     /// The schema unqualified names resolve in.
     pub fn current_schema(&self) -> String {
-        self.ctx.state().config().options().catalog.default_schema.clone()
+        self.ctx
+            .state()
+            .config()
+            .options()
+            .catalog
+            .default_schema
+            .clone()
     }
 
     /// `\c zone`: makes `zone` (schema `public`) the default.
@@ -174,8 +200,12 @@ impl Session {
 
     fn set_search_path(&self, zone: &str, schema: &str) -> Result<()> {
         if !ZONES.contains(&zone) {
-            let hint = suggest::closest(zone, ZONES).map(|z| format!(" (did you mean {z}?)")).unwrap_or_default();
-            return Err(SqlError::NotFound { message: format!("unknown zone '{zone}'{hint}; zones are raw, sanitized, enhanced") });
+            let hint = suggest::closest(zone, ZONES)
+                .map(|z| format!(" (did you mean {z}?)"))
+                .unwrap_or_default();
+            return Err(SqlError::NotFound {
+                message: format!("unknown zone '{zone}'{hint}; zones are raw, sanitized, enhanced"),
+            });
         }
         let state = self.ctx.state_ref();
         let mut state = state.write();
@@ -212,11 +242,16 @@ impl Session {
     fn strata_statement(&self, ast: &DFStatement) -> Result<Option<Output>> {
         match ast {
             DFStatement::Statement(s) => match s.as_ref() {
-                ast::Statement::Set(Set::SingleAssignment { variable, values, .. }) => {
+                ast::Statement::Set(Set::SingleAssignment {
+                    variable, values, ..
+                }) => {
                     let var = variable.to_string().to_lowercase();
                     let texts: Vec<String> = values.iter().map(value_text).collect();
                     if var == "strata.as_of" {
-                        let v = texts.first().map(String::as_str).filter(|v| !v.eq_ignore_ascii_case("default"));
+                        let v = texts
+                            .first()
+                            .map(String::as_str)
+                            .filter(|v| !v.eq_ignore_ascii_case("default"));
                         self.set_as_of(v)?;
                         return Ok(Some(Output::Status("SET".into())));
                     }
@@ -227,10 +262,16 @@ impl Session {
                     Ok(None)
                 }
                 ast::Statement::ShowVariable { variable } => {
-                    let var = variable.iter().map(|i| i.value.to_lowercase()).collect::<Vec<_>>().join(".");
+                    let var = variable
+                        .iter()
+                        .map(|i| i.value.to_lowercase())
+                        .collect::<Vec<_>>()
+                        .join(".");
                     let value = match var.as_str() {
                         "strata.as_of" => self.as_of_text(),
-                        "search_path" => format!("{}.{}", self.current_zone(), self.current_schema()),
+                        "search_path" => {
+                            format!("{}.{}", self.current_zone(), self.current_schema())
+                        }
                         _ => return Ok(None),
                     };
                     Ok(Some(one_value(&var, value)?))
@@ -268,13 +309,21 @@ impl Session {
         }
         let plan = self.plan(ast).await?;
         let tag = status_tag(&plan);
-        let df = self.ctx.execute_logical_plan(plan).await.map_err(|e| self.explain_error(e))?;
+        let df = self
+            .ctx
+            .execute_logical_plan(plan)
+            .await
+            .map_err(|e| self.explain_error(e))?;
         match tag {
             Some(tag) => {
                 df.collect().await?;
                 Ok(Output::Status(tag))
             }
-            None => Ok(Output::Rows(df.execute_stream().await.map_err(|e| self.explain_error(e))?)),
+            None => Ok(Output::Rows(
+                df.execute_stream()
+                    .await
+                    .map_err(|e| self.explain_error(e))?,
+            )),
         }
     }
 
@@ -290,29 +339,57 @@ impl Session {
             _ => None,
         };
         if let Some(s) = inner {
-            for base in travel::rewrite(s, &self.lake, &zone, &schema).map_err(|e| self.explain_error(e))? {
+            for base in
+                travel::rewrite(s, &self.lake, &zone, &schema).map_err(|e| self.explain_error(e))?
+            {
                 self.lake.resolve(&base).await?;
             }
         }
         let state = self.ctx.state();
-        state.statement_to_plan(ast).await.map_err(|e| self.explain_error(e))
+        state
+            .statement_to_plan(ast)
+            .await
+            .map_err(|e| self.explain_error(e))
     }
 
     /// Adds the closest existing name to "not found" errors.
     fn explain_error(&self, e: DataFusionError) -> SqlError {
         let msg = e.to_string();
-        if let Some(missing) = msg.split("table '").nth(1).and_then(|r| r.split('\'').next()).filter(|_| msg.contains("not found")) {
-            let names: Vec<String> = self.lake.table_names().iter().map(|n| n.to_string()).collect();
+        if let Some(missing) = msg
+            .split("table '")
+            .nth(1)
+            .and_then(|r| r.split('\'').next())
+            .filter(|_| msg.contains("not found"))
+        {
+            let names: Vec<String> = self
+                .lake
+                .table_names()
+                .iter()
+                .map(|n| n.to_string())
+                .collect();
             let short = missing.rsplit('.').next().unwrap_or(missing);
             let best = suggest::closest(missing, names.iter().map(String::as_str)).or_else(|| {
-                names.iter().map(String::as_str).find(|n| n.rsplit('.').next() == Some(short)).or_else(|| {
-                    suggest::closest(short, names.iter().map(|n| n.rsplit('.').next().unwrap_or(n))).and_then(|t| {
-                        names.iter().map(String::as_str).find(|n| n.ends_with(&format!(".{t}")))
+                names
+                    .iter()
+                    .map(String::as_str)
+                    .find(|n| n.rsplit('.').next() == Some(short))
+                    .or_else(|| {
+                        suggest::closest(
+                            short,
+                            names.iter().map(|n| n.rsplit('.').next().unwrap_or(n)),
+                        )
+                        .and_then(|t| {
+                            names
+                                .iter()
+                                .map(String::as_str)
+                                .find(|n| n.ends_with(&format!(".{t}")))
+                        })
                     })
-                })
             });
             if let Some(best) = best {
-                return SqlError::NotFound { message: format!("{} (did you mean {best}?)", msg.trim_end()) };
+                return SqlError::NotFound {
+                    message: format!("{} (did you mean {best}?)", msg.trim_end()),
+                };
             }
         }
         SqlError::DataFusion(e)
@@ -320,18 +397,29 @@ impl Session {
 }
 
 fn parse_one(text: String) -> Result<Statement> {
-    let words: Vec<String> = text.split_whitespace().map(|w| w.to_ascii_uppercase()).collect();
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(|w| w.to_ascii_uppercase())
+        .collect();
     if words == ["REFRESH"] {
-        return Ok(Statement { text, kind: Kind::Refresh });
+        return Ok(Statement {
+            text,
+            kind: Kind::Refresh,
+        });
     }
     let dialect = StrataDialect::default();
-    let mut parser = DFParserBuilder::new(text.as_str()).with_dialect(&dialect).build()?;
+    let mut parser = DFParserBuilder::new(text.as_str())
+        .with_dialect(&dialect)
+        .build()?;
     let mut stmts = parser.parse_statements()?;
     let ast = match (stmts.pop_front(), stmts.is_empty()) {
         (Some(s), true) => s,
         _ => return Err(DataFusionError::Plan(format!("expected one statement: {text}")).into()),
     };
-    Ok(Statement { text, kind: Kind::Sql(Box::new(ast)) })
+    Ok(Statement {
+        text,
+        kind: Kind::Sql(Box::new(ast)),
+    })
 }
 
 /// The text of a SET value: string contents, identifier names, else the SQL.
@@ -348,9 +436,15 @@ fn value_text(e: &ast::Expr) -> String {
 
 fn one_value(name: &str, value: String) -> Result<Output> {
     let schema = Arc::new(Schema::new(vec![Field::new(name, DataType::Utf8, false)]));
-    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(vec![value]))]).map_err(DataFusionError::from)?;
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![Arc::new(StringArray::from(vec![value]))],
+    )
+    .map_err(DataFusionError::from)?;
     let stream = futures::stream::iter(vec![Ok(batch)]);
-    Ok(Output::Rows(Box::pin(RecordBatchStreamAdapter::new(schema, stream))))
+    Ok(Output::Rows(Box::pin(RecordBatchStreamAdapter::new(
+        schema, stream,
+    ))))
 }
 
 /// The command tag of plans without a result set.

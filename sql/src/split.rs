@@ -6,7 +6,9 @@ use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 /// The statements of `sql`, each without its `;`, empty ones dropped.
 pub fn split_statements(sql: &str) -> Result<Vec<String>, String> {
     let dialect = StrataDialect::default();
-    let tokens = Tokenizer::new(&dialect, sql).tokenize().map_err(|e| e.to_string())?;
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize()
+        .map_err(|e| e.to_string())?;
     let mut out = vec![];
     let mut current = String::new();
     for t in tokens {
@@ -40,7 +42,8 @@ mod tests {
 
     #[test]
     fn splits_at_top_level_semicolons_only() {
-        let s = split_statements("select ';' as a; -- c;\n select \"x;y\" from t;; /* ; */").unwrap();
+        let s =
+            split_statements("select ';' as a; -- c;\n select \"x;y\" from t;; /* ; */").unwrap();
         assert_eq!(s.len(), 2, "{s:?}");
         assert_eq!(s[0], "select ';' as a");
         assert!(s[1].contains("\"x;y\""));

@@ -1,14 +1,14 @@
 //! Time travel in SQL: `t FOR SYSTEM_TIME AS OF <ts>` and `t TIMESTAMP AS OF <ts>` are taken out
 //! of the AST before DataFusion plans it (its planner would silently drop them) and replaced by
 //! a call to the internal table function [`AS_OF_FUNCTION`], which returns the table at that time.
+use datafusion::arrow::array::{RecordBatch, RecordBatchOptions};
+use datafusion::arrow::datatypes::Schema;
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{plan_datafusion_err, plan_err, DFSchema, Result, ScalarValue};
 use datafusion::logical_expr::{ColumnarValue, Expr};
-use datafusion::arrow::array::{RecordBatch, RecordBatchOptions};
-use datafusion::arrow::datatypes::Schema;
 use datafusion::sql::sqlparser::ast::{
-    self, FunctionArg, FunctionArgExpr, Ident, ObjectName, ObjectNamePart, TableAlias, TableFactor, TableVersion,
-    Value, VisitMut, VisitorMut,
+    self, FunctionArg, FunctionArgExpr, Ident, ObjectName, ObjectNamePart, TableAlias, TableFactor,
+    TableVersion, Value, VisitMut, VisitorMut,
 };
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -20,8 +20,19 @@ pub const AS_OF_FUNCTION: &str = "__strata_as_of";
 
 /// Rewrites every versioned table reference in `stmt`; returns the base tables it names so the
 /// caller can resolve them before planning. Forms Strata cannot honour are errors.
-pub fn rewrite(stmt: &mut ast::Statement, lake: &Lake, zone: &str, schema: &str) -> Result<Vec<TableName>> {
-    let mut v = Rewriter { lake, zone, schema, tables: vec![], error: None };
+pub fn rewrite(
+    stmt: &mut ast::Statement,
+    lake: &Lake,
+    zone: &str,
+    schema: &str,
+) -> Result<Vec<TableName>> {
+    let mut v = Rewriter {
+        lake,
+        zone,
+        schema,
+        tables: vec![],
+        error: None,
+    };
     let _ = stmt.visit(&mut v);
     match v.error {
         Some(e) => Err(e),
@@ -41,8 +52,19 @@ impl VisitorMut for Rewriter<'_> {
     type Break = ();
 
     fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
-        let TableFactor::Table { name, alias, args, version, .. } = factor else { return ControlFlow::Continue(()) };
-        let Some(v) = version.take() else { return ControlFlow::Continue(()) };
+        let TableFactor::Table {
+            name,
+            alias,
+            args,
+            version,
+            ..
+        } = factor
+        else {
+            return ControlFlow::Continue(());
+        };
+        let Some(v) = version.take() else {
+            return ControlFlow::Continue(());
+        };
         let expr = match v {
             TableVersion::ForSystemTimeAsOf(e) | TableVersion::TimestampAsOf(e) => e,
             other => {
@@ -53,7 +75,9 @@ impl VisitorMut for Rewriter<'_> {
             }
         };
         if args.is_some() {
-            self.error = Some(plan_datafusion_err!("a table function cannot take a time-travel clause"));
+            self.error = Some(plan_datafusion_err!(
+                "a table function cannot take a time-travel clause"
+            ));
             return ControlFlow::Break(());
         }
         let parts: Vec<String> = name
@@ -80,12 +104,19 @@ impl VisitorMut for Rewriter<'_> {
         };
         self.tables.push(base);
         if alias.is_none() {
-            *alias = Some(TableAlias { explicit: true, name: Ident::new(&full.table), columns: vec![], at: None });
+            *alias = Some(TableAlias {
+                explicit: true,
+                name: Ident::new(&full.table),
+                columns: vec![],
+                at: None,
+            });
         }
         *name = ObjectName::from(vec![Ident::new(AS_OF_FUNCTION)]);
         *args = Some(ast::TableFunctionArgs {
             args: vec![
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(ast::Expr::value(Value::SingleQuotedString(full.to_string())))),
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(ast::Expr::value(
+                    Value::SingleQuotedString(full.to_string()),
+                ))),
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(expr)),
             ],
             settings: None,
@@ -102,40 +133,65 @@ pub struct AsOfFunction {
 
 impl TableFunctionImpl for AsOfFunction {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        let [name, when] = args.exprs() else { return plan_err!("{AS_OF_FUNCTION} takes a table name and a timestamp") };
-        let Expr::Literal(ScalarValue::Utf8(Some(name)), _) = name else { return plan_err!("{AS_OF_FUNCTION}: bad table name") };
-        let full = TableName::parse(name).ok_or_else(|| plan_datafusion_err!("{AS_OF_FUNCTION}: bad table name {name}"))?;
+        let [name, when] = args.exprs() else {
+            return plan_err!("{AS_OF_FUNCTION} takes a table name and a timestamp");
+        };
+        let Expr::Literal(ScalarValue::Utf8(Some(name)), _) = name else {
+            return plan_err!("{AS_OF_FUNCTION}: bad table name");
+        };
+        let full = TableName::parse(name)
+            .ok_or_else(|| plan_datafusion_err!("{AS_OF_FUNCTION}: bad table name {name}"))?;
         let micros = constant_timestamp(args.session(), when)?;
-        let (base, history) = self.lake.base_of(&full).ok_or_else(|| plan_datafusion_err!("table '{full}' not found"))?;
-        let resolved = self
+        let (base, history) = self
             .lake
-            .cached(&base)
-            .ok_or_else(|| plan_datafusion_err!("table '{full}' changed while the query was planned; run it again"))?;
-        Ok(strata_catalog::lake_provider(resolved, history, Some(micros)))
+            .base_of(&full)
+            .ok_or_else(|| plan_datafusion_err!("table '{full}' not found"))?;
+        let resolved = self.lake.cached(&base).ok_or_else(|| {
+            plan_datafusion_err!("table '{full}' changed while the query was planned; run it again")
+        })?;
+        Ok(strata_catalog::lake_provider(
+            resolved,
+            history,
+            Some(micros),
+        ))
     }
 }
 
 /// Evaluates a constant timestamp expression (a literal, `TIMESTAMP '…'`, `now() - INTERVAL '1 day'`).
 fn constant_timestamp(session: &dyn datafusion::catalog::Session, expr: &Expr) -> Result<i64> {
     let phys = session.create_physical_expr(expr.clone(), &DFSchema::empty())?;
-    let one_row = RecordBatch::try_new_with_options(Arc::new(Schema::empty()), vec![], &RecordBatchOptions::new().with_row_count(Some(1)))?;
+    let one_row = RecordBatch::try_new_with_options(
+        Arc::new(Schema::empty()),
+        vec![],
+        &RecordBatchOptions::new().with_row_count(Some(1)),
+    )?;
     let value = match phys.evaluate(&one_row) {
         Ok(ColumnarValue::Scalar(v)) => v,
         Ok(ColumnarValue::Array(a)) if a.len() == 1 => ScalarValue::try_from_array(&a, 0)?,
         _ => return plan_err!("AS OF needs a constant timestamp, got {expr}"),
     };
     let micros = match &value {
-        ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => {
-            strata_catalog::time::parse_timestamp(s).map_err(|e| plan_datafusion_err!("AS OF: {e}"))?.timestamp_micros()
-        }
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::LargeUtf8(Some(s))
+        | ScalarValue::Utf8View(Some(s)) => strata_catalog::time::parse_timestamp(s)
+            .map_err(|e| plan_datafusion_err!("AS OF: {e}"))?
+            .timestamp_micros(),
         v if v.is_null() => return plan_err!("AS OF timestamp is NULL"),
         v => {
             // A timestamp without zone is UTC, like everywhere else in Strata.
             let v = match v {
-                ScalarValue::TimestampNanosecond(n, None) => ScalarValue::TimestampNanosecond(*n, Some("UTC".into())),
-                ScalarValue::TimestampMicrosecond(n, None) => ScalarValue::TimestampMicrosecond(*n, Some("UTC".into())),
-                ScalarValue::TimestampMillisecond(n, None) => ScalarValue::TimestampMillisecond(*n, Some("UTC".into())),
-                ScalarValue::TimestampSecond(n, None) => ScalarValue::TimestampSecond(*n, Some("UTC".into())),
+                ScalarValue::TimestampNanosecond(n, None) => {
+                    ScalarValue::TimestampNanosecond(*n, Some("UTC".into()))
+                }
+                ScalarValue::TimestampMicrosecond(n, None) => {
+                    ScalarValue::TimestampMicrosecond(*n, Some("UTC".into()))
+                }
+                ScalarValue::TimestampMillisecond(n, None) => {
+                    ScalarValue::TimestampMillisecond(*n, Some("UTC".into()))
+                }
+                ScalarValue::TimestampSecond(n, None) => {
+                    ScalarValue::TimestampSecond(*n, Some("UTC".into()))
+                }
                 other => other.clone(),
             };
             match v.cast_to(&ingest_type()) {

@@ -39,7 +39,8 @@ impl HistoryTable {
 
     /// The as-of bound in force for a scan in `state`.
     pub fn effective_as_of(&self, state: &dyn Session) -> Option<i64> {
-        self.as_of.or_else(|| StrataOptions::as_of_from(state.config_options()))
+        self.as_of
+            .or_else(|| StrataOptions::as_of_from(state.config_options()))
     }
 }
 
@@ -64,7 +65,9 @@ pub(crate) fn ingest_bounds(filters: &[Expr], ingest_col: &str) -> (Option<i64>,
 
 /// `ingest <op> literal` (either side) as (op with the column on the left, literal in µs).
 pub(crate) fn ingest_comparison(f: &Expr, ingest_col: &str) -> Option<(Operator, i64)> {
-    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = f else { return None };
+    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = f else {
+        return None;
+    };
     let is_col = |e: &Expr| match e {
         Expr::Column(c) => c.name == ingest_col,
         Expr::Cast(c) => matches!(c.expr.as_ref(), Expr::Column(c) if c.name == ingest_col),
@@ -74,8 +77,12 @@ pub(crate) fn ingest_comparison(f: &Expr, ingest_col: &str) -> Option<(Operator,
     let micros = |e: &Expr| -> Option<i64> {
         let Expr::Literal(v, _) = e else { return None };
         let v = match v {
-            ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => {
-                return crate::time::parse_timestamp(s).ok().map(|t| t.timestamp_micros())
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::LargeUtf8(Some(s))
+            | ScalarValue::Utf8View(Some(s)) => {
+                return crate::time::parse_timestamp(s)
+                    .ok()
+                    .map(|t| t.timestamp_micros())
             }
             other => other.cast_to(&ingest_type()).ok()?,
         };
@@ -116,7 +123,10 @@ impl TableProvider for HistoryTable {
         TableType::Base
     }
 
-    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
         // Inexact: files are pruned here and DataFusion pushes the filter into Parquet scans,
         // but the rows are still filtered above the scan.
         Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
@@ -136,8 +146,14 @@ impl TableProvider for HistoryTable {
             (Some(h), Some(a)) => Some(h.min(a)),
             (h, a) => h.or(a),
         };
-        let files: Vec<&ResolvedFile> = t.files.iter().filter(|f| file_in_range(f, lo, hi)).collect();
-        let wanted: Vec<usize> = projection.cloned().unwrap_or_else(|| (0..t.schema.fields().len()).collect());
+        let files: Vec<&ResolvedFile> = t
+            .files
+            .iter()
+            .filter(|f| file_in_range(f, lo, hi))
+            .collect();
+        let wanted: Vec<usize> = projection
+            .cloned()
+            .unwrap_or_else(|| (0..t.schema.fields().len()).collect());
         let out_schema = Arc::new(t.schema.project(&wanted)?);
         if files.is_empty() {
             return Ok(Arc::new(EmptyExec::new(out_schema)));
@@ -152,23 +168,41 @@ impl TableProvider for HistoryTable {
         let scan_limit = if row_filter.is_some() { None } else { limit };
 
         let mut inputs = vec![];
-        let mut keys: Vec<(usize, String)> = files.iter().map(|f| (f.group, format!("{:?}", f.compression.get_variant()))).collect();
+        let mut keys: Vec<(usize, String)> = files
+            .iter()
+            .map(|f| (f.group, format!("{:?}", f.compression.get_variant())))
+            .collect();
         keys.sort();
         keys.dedup();
         for (group, compression) in keys {
-            let members: Vec<&&ResolvedFile> =
-                files.iter().filter(|f| f.group == group && format!("{:?}", f.compression.get_variant()) == compression).collect();
-            inputs.push(self.scan_group(state, group, &members, &scan_cols, scan_limit).await?);
+            let members: Vec<&&ResolvedFile> = files
+                .iter()
+                .filter(|f| {
+                    f.group == group && format!("{:?}", f.compression.get_variant()) == compression
+                })
+                .collect();
+            inputs.push(
+                self.scan_group(state, group, &members, &scan_cols, scan_limit)
+                    .await?,
+            );
         }
         let mut plan = UnionExec::try_new(inputs)?;
         if let Some(bound) = row_filter {
             let df_schema = DFSchema::try_from(plan.schema().as_ref().clone())?;
-            let pred = t.ingest_expr().lt_eq(lit(ScalarValue::TimestampMicrosecond(Some(bound), Some("UTC".into()))));
+            let pred = t.ingest_expr().lt_eq(lit(ScalarValue::TimestampMicrosecond(
+                Some(bound),
+                Some("UTC".into()),
+            )));
             let pred = state.create_physical_expr(pred, &df_schema)?;
             plan = Arc::new(FilterExec::try_new(pred, plan)?);
             if scan_cols.len() != wanted.len() {
                 let exprs: Vec<ProjectionExpr> = (0..wanted.len())
-                    .map(|i| ProjectionExpr::new(Arc::new(Column::new(t.schema.field(wanted[i]).name(), i)), t.schema.field(wanted[i]).name()))
+                    .map(|i| {
+                        ProjectionExpr::new(
+                            Arc::new(Column::new(t.schema.field(wanted[i]).name(), i)),
+                            t.schema.field(wanted[i]).name(),
+                        )
+                    })
                     .collect();
                 plan = Arc::new(ProjectionExec::try_new(exprs, plan)?);
             }
@@ -193,17 +227,25 @@ impl HistoryTable {
         let mut fields: Vec<Arc<Field>> = group_schema.fields().iter().cloned().collect();
         fields.extend(t.partition_fields.iter().cloned());
         let scan_schema = Schema::new(fields);
-        let present: Vec<usize> =
-            cols.iter().filter_map(|&c| scan_schema.index_of(t.schema.field(c).name()).ok()).collect();
+        let present: Vec<usize> = cols
+            .iter()
+            .filter_map(|&c| scan_schema.index_of(t.schema.field(c).name()).ok())
+            .collect();
 
         let compression = files[0].compression;
         let format = crate::format::file_format(state, t.kind, compression);
-        let table_schema = datafusion::datasource::table_schema::TableSchema::builder(group_schema.clone()).with_table_partition_cols(t.partition_fields.clone()).build();
+        let table_schema =
+            datafusion::datasource::table_schema::TableSchema::builder(group_schema.clone())
+                .with_table_partition_cols(t.partition_fields.clone())
+                .build();
         let source = format.file_source(table_schema);
         let n = state.config().target_partitions().max(1).min(files.len());
         let mut buckets: Vec<Vec<PartitionedFile>> = vec![vec![]; n];
         for (i, f) in files.iter().enumerate() {
-            buckets[i % n].push(PartitionedFile::new_from_meta(f.meta.clone()).with_partition_values(f.partition_values.clone()));
+            buckets[i % n].push(
+                PartitionedFile::new_from_meta(f.meta.clone())
+                    .with_partition_values(f.partition_values.clone()),
+            );
         }
         let config = FileScanConfigBuilder::new(t.store_url.clone(), source)
             .with_file_groups(buckets.into_iter().map(FileGroup::new).collect())
@@ -216,7 +258,10 @@ impl HistoryTable {
         // Align to the table's columns and types when this group's files differ.
         let scan_out = scan.schema();
         let aligned = cols.len() == present.len()
-            && cols.iter().enumerate().all(|(i, &c)| scan_out.field(i).data_type() == t.schema.field(c).data_type());
+            && cols
+                .iter()
+                .enumerate()
+                .all(|(i, &c)| scan_out.field(i).data_type() == t.schema.field(c).data_type());
         if aligned {
             return Ok(scan);
         }
@@ -225,9 +270,17 @@ impl HistoryTable {
             .map(|&c| {
                 let target = t.schema.field(c);
                 let expr: Arc<dyn PhysicalExpr> = match scan_out.index_of(target.name()) {
-                    Ok(i) if scan_out.field(i).data_type() == target.data_type() => Arc::new(Column::new(target.name(), i)),
-                    Ok(i) => Arc::new(CastExpr::new(Arc::new(Column::new(target.name(), i)), target.data_type().clone(), None)),
-                    Err(_) => Arc::new(Literal::new(ScalarValue::try_from(target.data_type()).unwrap_or(ScalarValue::Null))),
+                    Ok(i) if scan_out.field(i).data_type() == target.data_type() => {
+                        Arc::new(Column::new(target.name(), i))
+                    }
+                    Ok(i) => Arc::new(CastExpr::new(
+                        Arc::new(Column::new(target.name(), i)),
+                        target.data_type().clone(),
+                        None,
+                    )),
+                    Err(_) => Arc::new(Literal::new(
+                        ScalarValue::try_from(target.data_type()).unwrap_or(ScalarValue::Null),
+                    )),
                 };
                 ProjectionExpr::new(expr, target.name())
             })
@@ -235,4 +288,3 @@ impl HistoryTable {
         Ok(Arc::new(ProjectionExec::try_new(exprs, scan)?))
     }
 }
-

@@ -42,7 +42,10 @@ impl LatestTable {
         if !cols.is_empty() && cols.iter().all(|c| t.key.contains(&c.name)) && !f.is_volatile() {
             return true;
         }
-        matches!(ingest_comparison(f, &t.ingest_column), Some((Operator::Gt | Operator::GtEq, _)))
+        matches!(
+            ingest_comparison(f, &t.ingest_column),
+            Some((Operator::Gt | Operator::GtEq, _))
+        )
     }
 }
 
@@ -63,7 +66,16 @@ pub(crate) fn newest_first(t: &ResolvedTable) -> Vec<SortExpr> {
 
 fn comparable(t: &DataType) -> bool {
     t.is_primitive()
-        || matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Boolean | DataType::Binary | DataType::LargeBinary | DataType::BinaryView)
+        || matches!(
+            t,
+            DataType::Utf8
+                | DataType::LargeUtf8
+                | DataType::Utf8View
+                | DataType::Boolean
+                | DataType::Binary
+                | DataType::LargeBinary
+                | DataType::BinaryView
+        )
 }
 
 #[async_trait]
@@ -76,7 +88,10 @@ impl TableProvider for LatestTable {
         TableType::Base
     }
 
-    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
         Ok(filters
             .iter()
             .map(|f| {
@@ -112,8 +127,14 @@ impl TableProvider for LatestTable {
         if let Some(tombstone) = &t.deleted_when {
             b = b.filter(tombstone.clone().is_not_true())?;
         }
-        let wanted: Vec<usize> = projection.cloned().unwrap_or_else(|| (0..t.schema.fields().len()).collect());
-        b = b.project(wanted.iter().map(|&i| col(Column::from_name(t.schema.field(i).name()))))?;
+        let wanted: Vec<usize> = projection
+            .cloned()
+            .unwrap_or_else(|| (0..t.schema.fields().len()).collect());
+        b = b.project(
+            wanted
+                .iter()
+                .map(|&i| col(Column::from_name(t.schema.field(i).name()))),
+        )?;
         if let Some(n) = limit {
             b = b.limit(0, Some(n))?;
         }

@@ -42,7 +42,10 @@ impl TableProvider for SnapshotTable {
         TableType::Base
     }
 
-    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
         // Every filter is applied to the batch rows only; the newest batch itself is found over
         // the unfiltered history, so filtering first never changes which batch is newest.
         Ok(vec![TableProviderFilterPushDown::Exact; filters.len()])
@@ -56,8 +59,13 @@ impl TableProvider for SnapshotTable {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let t = self.table();
-        let wanted: Vec<usize> = projection.cloned().unwrap_or_else(|| (0..t.schema.fields().len()).collect());
-        let out_cols: Vec<Expr> = wanted.iter().map(|&i| col(Column::from_name(t.schema.field(i).name()))).collect();
+        let wanted: Vec<usize> = projection
+            .cloned()
+            .unwrap_or_else(|| (0..t.schema.fields().len()).collect());
+        let out_cols: Vec<Expr> = wanted
+            .iter()
+            .map(|&i| col(Column::from_name(t.schema.field(i).name())))
+            .collect();
         let source = || provider_as_source(self.history.clone() as Arc<dyn TableProvider>);
         let mut rows = LogicalPlanBuilder::scan(t.name.table.as_str(), source(), None)?;
         if let Some(f) = filters.iter().cloned().reduce(Expr::and) {
@@ -67,17 +75,33 @@ impl TableProvider for SnapshotTable {
             // Batches are files: the newest batch is known from the listing, and the equality
             // filter lets the history scan open only its files.
             let as_of = self.history.effective_as_of(state);
-            let newest = t.files.iter().filter_map(|f| f.ingest_min).filter(|m| as_of.is_none_or(|a| *m <= a)).max();
+            let newest = t
+                .files
+                .iter()
+                .filter_map(|f| f.ingest_min)
+                .filter(|m| as_of.is_none_or(|a| *m <= a))
+                .max();
             let Some(newest) = newest else {
-                return Ok(Arc::new(EmptyExec::new(Arc::new(t.schema.project(&wanted)?))));
+                return Ok(Arc::new(EmptyExec::new(Arc::new(
+                    t.schema.project(&wanted)?,
+                ))));
             };
-            let bound = lit(ScalarValue::TimestampMicrosecond(Some(newest), Some("UTC".into())));
+            let bound = lit(ScalarValue::TimestampMicrosecond(
+                Some(newest),
+                Some("UTC".into()),
+            ));
             rows.filter(t.ingest_expr().eq(bound))?.project(out_cols)?
         } else {
-            let newest = LogicalPlanBuilder::scan(format!("{}_newest", t.name.table), source(), None)?
-                .aggregate(Vec::<Expr>::new(), vec![max(t.ingest_expr()).alias(NEWEST)])?
-                .build()?;
-            rows.join_on(newest, JoinType::LeftSemi, vec![t.ingest_expr().eq(col(NEWEST))])?.project(out_cols)?
+            let newest =
+                LogicalPlanBuilder::scan(format!("{}_newest", t.name.table), source(), None)?
+                    .aggregate(Vec::<Expr>::new(), vec![max(t.ingest_expr()).alias(NEWEST)])?
+                    .build()?;
+            rows.join_on(
+                newest,
+                JoinType::LeftSemi,
+                vec![t.ingest_expr().eq(col(NEWEST))],
+            )?
+            .project(out_cols)?
         };
         let plan = match limit {
             Some(n) => plan.limit(0, Some(n))?,
