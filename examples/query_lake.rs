@@ -14,7 +14,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let lake = Lake::open(&uri).await?;
     let session = Session::new(lake, SessionOptions::default()).await?;
 
-    let now = session.sql("SELECT customer_id, name, status FROM raw.crm.customers ORDER BY customer_id").await?;
+    let now = session
+        .sql("SELECT customer_id, name, status FROM raw.crm.customers ORDER BY customer_id")
+        .await?;
     print_batches(&now.collect().await?)?;
 
     let then = session

@@ -12,7 +12,8 @@
 //! ```
 
 pub use strata_catalog::{
-    config::LakeConfig, sample, time, CatalogError, Lake, Mode, StrataOptions, TableName, META_SCHEMA, ZONES,
+    config::LakeConfig, sample, time, CatalogError, Lake, Mode, StrataOptions, TableName,
+    META_SCHEMA, ZONES,
 };
 pub use strata_sql::{Output, Session, SessionOptions, SqlError, Statement, StrataDialect};
 

@@ -557,22 +557,22 @@ fn file_ingest_time(table: &TableName, f: &LakeFile, source: &IngestSource) -> R
     Ok(match source {
         IngestSource::Column(_) => None,
         IngestSource::FileModified => Some(f.meta.last_modified.timestamp_micros()),
-        IngestSource::Partition(p) => {
-            match partition_value(f, p) {
-                None => return Err(err(
+        IngestSource::Partition(p) => match partition_value(f, p) {
+            None => {
+                return Err(err(
                     table,
                     format!(
                         "file '{}' has no '{p}=' partition folder to take its ingestion time from",
                         f.rel
                     ),
-                )),
-                Some(v) => Some(
-                    crate::time::parse_timestamp(v)
-                        .map_err(|_| bad(p, v))?
-                        .timestamp_micros(),
-                ),
+                ))
             }
-        }
+            Some(v) => Some(
+                crate::time::parse_timestamp(v)
+                    .map_err(|_| bad(p, v))?
+                    .timestamp_micros(),
+            ),
+        },
         IngestSource::KafkaConnect => {
             let num = |k: &str, default: Option<u32>| -> Result<u32> {
                 match partition_value(f, k) {

@@ -49,13 +49,20 @@ impl sqllogictest::AsyncDB for StrataDb {
                                 fmts.iter()
                                     .map(|f| {
                                         let s = f.value(r).to_string();
-                                        if s.is_empty() { "(empty)".to_string() } else { s }
+                                        if s.is_empty() {
+                                            "(empty)".to_string()
+                                        } else {
+                                            s
+                                        }
                                     })
                                     .collect(),
                             );
                         }
                     }
-                    DBOutput::Rows { types: vec![DefaultColumnType::Any; width], rows }
+                    DBOutput::Rows {
+                        types: vec![DefaultColumnType::Any; width],
+                        rows,
+                    }
                 }
             };
         }
@@ -71,8 +78,11 @@ impl sqllogictest::AsyncDB for StrataDb {
 
 fn slt_files() -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/slt");
-    let mut files: Vec<PathBuf> =
-        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "slt")).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "slt"))
+        .collect();
     files.sort();
     assert!(!files.is_empty(), "no .slt files in {}", dir.display());
     files
@@ -87,8 +97,12 @@ async fn slt_files_pass_on_the_sample_lake() {
         let mut runner = sqllogictest::Runner::new(move || {
             let uri = uri.clone();
             async move {
-                let lake = strata::Lake::open(&uri).await.map_err(|e| SltError(e.to_string()))?;
-                let session = Session::new(lake, SessionOptions::default()).await.map_err(|e| SltError(e.to_string()))?;
+                let lake = strata::Lake::open(&uri)
+                    .await
+                    .map_err(|e| SltError(e.to_string()))?;
+                let session = Session::new(lake, SessionOptions::default())
+                    .await
+                    .map_err(|e| SltError(e.to_string()))?;
                 Ok(StrataDb { session })
             }
         });
