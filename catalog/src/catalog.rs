@@ -85,10 +85,15 @@ impl SchemaProvider for ZoneSchema {
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         let name = TableName::new(&self.zone, &self.schema, name);
-        self.lake
-            .provider(&name, None)
-            .await
-            .map_err(DataFusionError::from)
+        match self.lake.provider(&name, None).await {
+            Ok(p) => Ok(p),
+            // One unreadable table must not break catalog-wide listings (information_schema,
+            // completion); the session resolves the tables a query names first, so a query on
+            // this table gets the real error before planning reaches here.
+            Err(e) => Ok(Some(Arc::new(BrokenTable {
+                error: e.to_string(),
+            }))),
+        }
     }
 
     fn table_exist(&self, name: &str) -> bool {
@@ -116,5 +121,33 @@ impl SchemaProvider for MetaSchema {
 
     fn table_exist(&self, name: &str) -> bool {
         name == "tables"
+    }
+}
+
+/// Stands in for a table whose files cannot be read: no columns, and scanning it fails with the
+/// reason.
+#[derive(Debug)]
+struct BrokenTable {
+    error: String,
+}
+
+#[async_trait]
+impl TableProvider for BrokenTable {
+    fn schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
+        Arc::new(datafusion::arrow::datatypes::Schema::empty())
+    }
+
+    fn table_type(&self) -> datafusion::datasource::TableType {
+        datafusion::datasource::TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn datafusion::catalog::Session,
+        _projection: Option<&Vec<usize>>,
+        _filters: &[datafusion::logical_expr::Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+        Err(DataFusionError::Plan(self.error.clone()))
     }
 }

@@ -14,7 +14,7 @@ use std::time::Instant;
 #[derive(Debug, Clone)]
 pub struct LakeFile {
     pub meta: ObjectMeta,
-    /// Path relative to the table folder, for messages.
+    /// Path relative to the lake root, for messages.
     pub rel: String,
     /// `key=value` folders between the table folder and the file, outermost first.
     pub partitions: Vec<(String, String)>,
@@ -192,7 +192,7 @@ fn push_file(table: &mut DiscoveredTable, inner: &str, meta: ObjectMeta) {
         .collect();
     table.files.push(LakeFile {
         meta,
-        rel: inner.to_string(),
+        rel: format!("{}/{inner}", table.dir),
         partitions,
     });
 }

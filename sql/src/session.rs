@@ -339,6 +339,20 @@ impl Session {
             _ => None,
         };
         if let Some(s) = inner {
+            // Resolve every lake table the statement names before planning, so an unreadable
+            // table fails with its own error (the file, the column) rather than a planning error.
+            let mut named = vec![];
+            let _ = ast::visit_relations(&*s, |name| {
+                named.push(name.clone());
+                std::ops::ControlFlow::<()>::Continue(())
+            });
+            for name in named {
+                let base =
+                    travel::table_name(&name, &zone, &schema).and_then(|t| self.lake.base_of(&t));
+                if let Some((base, _)) = base {
+                    self.lake.resolve(&base).await?;
+                }
+            }
             for base in
                 travel::rewrite(s, &self.lake, &zone, &schema).map_err(|e| self.explain_error(e))?
             {

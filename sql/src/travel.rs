@@ -80,23 +80,9 @@ impl VisitorMut for Rewriter<'_> {
             ));
             return ControlFlow::Break(());
         }
-        let parts: Vec<String> = name
-            .0
-            .iter()
-            .map(|p| match p {
-                ObjectNamePart::Identifier(i) if i.quote_style.is_some() => i.value.clone(),
-                ObjectNamePart::Identifier(i) => i.value.to_lowercase(),
-                other => other.to_string(),
-            })
-            .collect();
-        let full = match parts.as_slice() {
-            [t] => TableName::new(self.zone, self.schema, t),
-            [s, t] => TableName::new(self.zone, s, t),
-            [z, s, t] => TableName::new(z, s, t),
-            _ => {
-                self.error = Some(plan_datafusion_err!("invalid table name {name}"));
-                return ControlFlow::Break(());
-            }
+        let Some(full) = table_name(name, self.zone, self.schema) else {
+            self.error = Some(plan_datafusion_err!("invalid table name {name}"));
+            return ControlFlow::Break(());
         };
         let Some((base, _)) = self.lake.base_of(&full) else {
             self.error = Some(plan_datafusion_err!("table '{full}' not found"));
@@ -122,6 +108,26 @@ impl VisitorMut for Rewriter<'_> {
             settings: None,
         });
         ControlFlow::Continue(())
+    }
+}
+
+/// A table reference as a full name, with unqualified parts from the current zone and schema
+/// (unquoted identifiers fold to lower case, as DataFusion folds them).
+pub fn table_name(name: &ObjectName, zone: &str, schema: &str) -> Option<TableName> {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .map(|p| match p {
+            ObjectNamePart::Identifier(i) if i.quote_style.is_some() => i.value.clone(),
+            ObjectNamePart::Identifier(i) => i.value.to_lowercase(),
+            other => other.to_string(),
+        })
+        .collect();
+    match parts.as_slice() {
+        [t] => Some(TableName::new(zone, schema, t)),
+        [s, t] => Some(TableName::new(zone, s, t)),
+        [z, s, t] => Some(TableName::new(z, s, t)),
+        _ => None,
     }
 }
 
