@@ -8,6 +8,7 @@ use crate::resolve::{resolve, FileInfoCache, ResolvedTable};
 use crate::store::LakeStore;
 use crate::{TableName, ZONES};
 use datafusion::catalog::TableProvider;
+use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use object_store::ObjectStoreExt;
 use std::collections::hash_map::DefaultHasher;
@@ -231,6 +232,73 @@ impl Lake {
         };
         let resolved = self.resolve(&base).await?;
         Ok(Some(provider_for(resolved, history, as_of)))
+    }
+}
+
+/// Most files a failed query's tables are re-read to find the one that broke it.
+const MAX_PROBED_FILES: usize = 1000;
+
+impl Lake {
+    /// Finds which file of `tables` made a query fail with `error` by reading their files one
+    /// by one (only after a failure, so queries never pay for it), and names the table and
+    /// file in the error. Errors that are not about reading data come back unchanged.
+    pub async fn explain_read_error(
+        &self,
+        tables: &[TableName],
+        error: DataFusionError,
+    ) -> DataFusionError {
+        use futures::StreamExt;
+        if !matches!(
+            error.find_root(),
+            DataFusionError::ArrowError(..)
+                | DataFusionError::ParquetError(..)
+                | DataFusionError::ObjectStore(..)
+                | DataFusionError::IoError(..)
+                | DataFusionError::External(..)
+                | DataFusionError::Execution(..)
+        ) {
+            return error;
+        }
+        let mut probed = 0;
+        for name in tables {
+            let Some(table) = self.cached(name) else {
+                continue;
+            };
+            for file in &table.files {
+                if probed == MAX_PROBED_FILES {
+                    return error;
+                }
+                probed += 1;
+                let mut single = (*table).clone();
+                single.files = vec![file.clone()];
+                let provider = Arc::new(HistoryTable::new(Arc::new(single), None));
+                let failure = match self.ctx.read_table(provider) {
+                    Err(e) => Some(e),
+                    Ok(df) => match df.execute_stream().await {
+                        Err(e) => Some(e),
+                        Ok(mut stream) => {
+                            let mut failure = None;
+                            while let Some(batch) = stream.next().await {
+                                if let Err(e) = batch {
+                                    failure = Some(e);
+                                    break;
+                                }
+                            }
+                            failure
+                        }
+                    },
+                };
+                if let Some(e) = failure {
+                    let message = format!(
+                        "table {name}: cannot read '{}': {}",
+                        file.rel,
+                        e.find_root()
+                    );
+                    return DataFusionError::Execution(message);
+                }
+            }
+        }
+        error
     }
 }
 

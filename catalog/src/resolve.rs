@@ -83,7 +83,7 @@ pub struct ResolvedFile {
 }
 
 /// A table resolved against its current files.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ResolvedTable {
     pub name: TableName,
     pub mode: Mode,

@@ -17,7 +17,7 @@ use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParserBuilder, Statement as DFStatement};
 use datafusion::sql::sqlparser::ast::{self, Set};
 use std::sync::Arc;
-use strata_catalog::{Lake, StrataOptions, ZONES};
+use strata_catalog::{Lake, StrataOptions, TableName, ZONES};
 
 /// Options for a new session.
 #[derive(Debug, Clone, Default)]
@@ -165,7 +165,7 @@ impl Session {
                         }
                     });
                 }
-                let plan = self.plan((**ast).clone()).await?;
+                let (plan, _) = self.plan((**ast).clone()).await?;
                 Ok(self.ctx.execute_logical_plan(plan).await?)
             }
         }
@@ -307,7 +307,7 @@ impl Session {
         if let Some(out) = self.strata_statement(&ast)? {
             return Ok(out);
         }
-        let plan = self.plan(ast).await?;
+        let (plan, tables) = self.plan(ast).await?;
         let tag = status_tag(&plan);
         let df = self
             .ctx
@@ -319,17 +319,25 @@ impl Session {
                 df.collect().await?;
                 Ok(Output::Status(tag))
             }
-            None => Ok(Output::Rows(
-                df.execute_stream()
-                    .await
-                    .map_err(|e| self.explain_error(e))?,
-            )),
+            None => {
+                let stream = match df.execute_stream().await {
+                    Ok(stream) => stream,
+                    Err(e) => return Err(self.lake.explain_read_error(&tables, e).await.into()),
+                };
+                Ok(Output::Rows(explain_stream_errors(
+                    self.lake.clone(),
+                    tables,
+                    stream,
+                )))
+            }
         }
     }
 
     /// Rewrites time-travel clauses, resolves the tables they name, and plans.
-    async fn plan(&self, mut ast: DFStatement) -> Result<LogicalPlan> {
+    /// Returns the plan and the lake tables it reads.
+    async fn plan(&self, mut ast: DFStatement) -> Result<(LogicalPlan, Vec<TableName>)> {
         let (zone, schema) = (self.current_zone(), self.current_schema());
+        let mut tables = vec![];
         let inner = match &mut ast {
             DFStatement::Statement(s) => Some(s.as_mut()),
             DFStatement::Explain(e) => match e.statement.as_mut() {
@@ -351,18 +359,23 @@ impl Session {
                     travel::table_name(&name, &zone, &schema).and_then(|t| self.lake.base_of(&t));
                 if let Some((base, _)) = base {
                     self.lake.resolve(&base).await?;
+                    tables.push(base);
                 }
             }
             for base in
                 travel::rewrite(s, &self.lake, &zone, &schema).map_err(|e| self.explain_error(e))?
             {
                 self.lake.resolve(&base).await?;
+                tables.push(base);
             }
         }
+        tables.sort();
+        tables.dedup();
         let state = self.ctx.state();
         state
             .statement_to_plan(ast)
             .await
+            .map(|plan| (plan, tables))
             .map_err(|e| self.explain_error(e))
     }
 
@@ -408,6 +421,27 @@ impl Session {
         }
         SqlError::DataFusion(e)
     }
+}
+
+/// Passes batches through; a failure while reading gets the table and file that caused it.
+fn explain_stream_errors(
+    lake: Arc<Lake>,
+    tables: Vec<TableName>,
+    stream: SendableRecordBatchStream,
+) -> SendableRecordBatchStream {
+    use futures::StreamExt;
+    let schema = stream.schema();
+    let tables = Arc::new(tables);
+    let explained = stream.then(move |item| {
+        let (lake, tables) = (lake.clone(), tables.clone());
+        async move {
+            match item {
+                Ok(batch) => Ok(batch),
+                Err(e) => Err(lake.explain_read_error(&tables, e).await),
+            }
+        }
+    });
+    Box::pin(RecordBatchStreamAdapter::new(schema, explained))
 }
 
 fn parse_one(text: String) -> Result<Statement> {
