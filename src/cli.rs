@@ -7,7 +7,7 @@ use std::path::PathBuf;
 ///
 /// Without -c or -f, Strata starts an interactive shell (type \? there for help).
 #[derive(Debug, Parser)]
-#[command(name = "strata", version, about, long_about = None)]
+#[command(name = "strata", version)]
 pub struct Cli {
     /// Lake root: a local path, file://, s3://bucket/prefix, gs://, az://.
     /// Without it (and without STRATA_LAKE) a built-in sample lake opens.
@@ -108,7 +108,11 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
         "m" | "mb" | "mib" => 20,
         "g" | "gb" | "gib" => 30,
         "t" | "tb" | "tib" => 40,
-        other => return Err(format!("unknown size unit `{other}` (use B, KB, MB, GB or TB)")),
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}` (use B, KB, MB, GB or TB)"
+            ))
+        }
     };
     let bytes = number * (1u64 << shift) as f64;
     if !bytes.is_finite() || bytes < 1.0 || bytes > usize::MAX as f64 {

@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     match run(cli, inputs) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("Error: {e:#}");
+            eprintln!("Error: {}", shell::error_text(&e));
             ExitCode::FAILURE
         }
     }
@@ -72,6 +72,8 @@ fn run(cli: Cli, inputs: Vec<Input>) -> Result<ExitCode> {
     });
     match result {
         Ok(()) => Ok(ExitCode::SUCCESS),
+        // `strata -c … | head`: the reader has what it wanted; like ripgrep, stop quietly.
+        Err(e) if shell::is_broken_pipe(&e) => Ok(ExitCode::SUCCESS),
         Err(e) => {
             shell.report(&e);
             Ok(ExitCode::FAILURE)

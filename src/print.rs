@@ -75,9 +75,7 @@ impl<'a> ResultWriter<'a> {
             // Explicit nulls keep every object's keys identical, which is what a consumer
             // loading the output into a table expects.
             Format::Json => Kind::Json(JsonBuilder::new().with_explicit_nulls(true).build(out)),
-            Format::Ndjson => {
-                Kind::Ndjson(JsonBuilder::new().with_explicit_nulls(true).build(out))
-            }
+            Format::Ndjson => Kind::Ndjson(JsonBuilder::new().with_explicit_nulls(true).build(out)),
         };
         ResultWriter {
             schema,
@@ -125,22 +123,22 @@ impl<'a> ResultWriter<'a> {
     }
 
     /// Ends the result: draws what is buffered, closes the JSON array, adds the row count.
-    pub fn finish(mut self) -> Result<usize, ArrowError> {
+    pub fn finish(self) -> Result<usize, ArrowError> {
         let rows = self.rows;
         let footer = !self.quiet;
-        match &mut self.kind {
+        match self.kind {
             Kind::Table {
                 out,
-                pending,
+                mut pending,
                 drawn,
                 ..
             } => {
-                if !pending.is_empty() || !*drawn {
+                if !pending.is_empty() || !drawn {
                     if pending.is_empty() {
                         // An empty result still shows its column names.
                         pending.push(RecordBatch::new_empty(self.schema.clone()));
                     }
-                    draw_table(*out, pending)?;
+                    draw_table(out, &pending)?;
                 }
                 if footer {
                     writeln!(out, "{}", row_count(rows))?;
@@ -153,24 +151,23 @@ impl<'a> ResultWriter<'a> {
                 }
                 out.flush()?;
             }
-            Kind::Csv { writer, wrote } => {
-                if !*wrote {
+            Kind::Csv { mut writer, wrote } => {
+                if !wrote {
                     // The header line is written with the first batch; a result without
                     // batches still owes it.
                     writer.write(&RecordBatch::new_empty(self.schema.clone()))?;
                 }
-                let out = writer.get_mut();
-                out.flush()?;
+                writer.into_inner().flush()?;
             }
-            Kind::Json(w) => {
+            Kind::Json(mut w) => {
                 w.finish()?;
-                let out = w.get_mut();
+                let out = w.into_inner();
                 writeln!(out)?;
                 out.flush()?;
             }
-            Kind::Ndjson(w) => {
+            Kind::Ndjson(mut w) => {
                 w.finish()?;
-                w.get_mut().flush()?;
+                w.into_inner().flush()?;
             }
         }
         Ok(rows)
@@ -218,7 +215,7 @@ fn write_expanded(
             .max()
             .unwrap_or(0);
         let header = format!("-[ RECORD {} ]", first_row + row);
-        let width = (name_width + 3 + value_width).max(header.len());
+        let width = (name_width + 3 + value_width).max(header.len() + 1);
         writeln!(out, "{header:-<width$}")?;
         for (name, value) in names.iter().zip(&values) {
             let mut lines = value.lines();
@@ -294,12 +291,12 @@ mod tests {
     fn table_and_expanded() {
         assert_eq!(
             render(Format::Table, false, &[batch()]),
-            "+----+----------+\n\
-             | id | name     |\n\
-             +----+----------+\n\
-             | 1  | a, \"b\"   |\n\
-             | 2  | NULL     |\n\
-             +----+----------+\n\
+            "+----+--------+\n\
+             | id | name   |\n\
+             +----+--------+\n\
+             | 1  | a, \"b\" |\n\
+             | 2  | NULL   |\n\
+             +----+--------+\n\
              (2 rows)\n"
         );
         assert_eq!(
@@ -308,8 +305,8 @@ mod tests {
         );
         assert_eq!(
             render(Format::Table, true, &[batch()]),
-            "-[ RECORD 1 ]-----\nid   | 1\nname | a, \"b\"\n\
-             -[ RECORD 2 ]-----\nid   | 2\nname | NULL\n"
+            "-[ RECORD 1 ]-\nid   | 1\nname | a, \"b\"\n\
+             -[ RECORD 2 ]-\nid   | 2\nname | NULL\n"
         );
     }
 }

@@ -22,7 +22,10 @@ pub fn is_complete(text: &str) -> bool {
     }
     match Tokenizer::new(&PostgreSqlDialect {}, text).tokenize() {
         Ok(tokens) => {
-            let last = tokens.iter().rev().find(|t| !matches!(t, Token::Whitespace(_)));
+            let last = tokens
+                .iter()
+                .rev()
+                .find(|t| !matches!(t, Token::Whitespace(_)));
             match last {
                 Some(Token::SemiColon) => true,
                 // Only comments: nothing to run, nothing to wait for.

@@ -5,6 +5,7 @@ use crate::print::{ResultWriter, Style};
 use crate::progress::Progress;
 use crate::script::{self, Unit};
 use anyhow::{Context as _, Result};
+use datafusion::error::DataFusionError;
 use futures::StreamExt;
 use std::cell::{Cell, RefCell};
 use std::io::{IsTerminal, Write};
@@ -45,7 +46,6 @@ pub struct Shell {
     pub interactive: bool,
     /// Where results go: stdout, or the file of `\o`.
     out: Box<dyn Write>,
-    out_path: Option<String>,
     /// Errors in red: only on a terminal, and never with NO_COLOR set.
     color: bool,
     /// Set when a statement changed what the lake lists (REFRESH), so completion reloads.
@@ -61,7 +61,6 @@ impl Shell {
             timing: false,
             interactive,
             out: Box::new(std::io::stdout()),
-            out_path: None,
             color: std::io::stderr().is_terminal() && !no_color,
             listing_changed: false,
         }
@@ -73,19 +72,13 @@ impl Shell {
         match path {
             None => {
                 self.out = Box::new(std::io::stdout());
-                self.out_path = None;
             }
             Some(p) => {
                 let file = std::fs::File::create(p).with_context(|| format!("cannot write {p}"))?;
                 self.out = Box::new(std::io::BufWriter::new(file));
-                self.out_path = Some(p.to_string());
             }
         }
         Ok(())
-    }
-
-    pub fn output_path(&self) -> Option<&str> {
-        self.out_path.as_deref()
     }
 
     /// The result destination, for meta commands that print text of their own.
@@ -99,9 +92,9 @@ impl Shell {
         let _ = if err.downcast_ref::<Cancelled>().is_some() {
             writeln!(stderr, "Query cancelled.")
         } else if self.color {
-            writeln!(stderr, "\x1b[31mError: {err:#}\x1b[0m")
+            writeln!(stderr, "\x1b[31mError: {}\x1b[0m", error_text(err))
         } else {
-            writeln!(stderr, "Error: {err:#}")
+            writeln!(stderr, "Error: {}", error_text(err))
         };
     }
 
@@ -200,6 +193,37 @@ impl Shell {
             }
         }
     }
+}
+
+/// An error and its causes on one line. The chain is followed through this binary's own
+/// context ("cannot read FILE: …") but stops at the first error of the SQL layer or DataFusion:
+/// their messages are complete, and their sources would repeat them in other words.
+pub fn error_text(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&more);
+        }
+        if cause.is::<strata_sql::SqlError>() || cause.is::<DataFusionError>() {
+            break;
+        }
+    }
+    text
+}
+
+/// Whether writing results failed because their reader went away. Arrow's CSV and JSON writers
+/// keep only the text of the I/O error, so the text is what can be checked.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause.to_string().contains("Broken pipe")
+    })
 }
 
 /// Drives `work` to its end while, in the REPL, watching for Ctrl-C — dropping the work cancels

@@ -7,7 +7,6 @@ use crate::shell::{Flow, Shell};
 use anyhow::{anyhow, bail, Result};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-use std::io::Write;
 use strata_catalog::{TableName, ZONES};
 
 impl Shell {
@@ -37,12 +36,12 @@ impl Shell {
                     .await?
             }
             Command::Describe(name) => self.describe(&name).await?,
-            Command::Timing => {
-                self.timing = !self.timing;
+            Command::Timing(set) => {
+                self.timing = set.unwrap_or(!self.timing);
                 println!("Timing is {}.", on_off(self.timing));
             }
-            Command::Expanded => {
-                self.style.expanded = !self.style.expanded;
+            Command::Expanded(set) => {
+                self.style.expanded = set.unwrap_or(!self.style.expanded);
                 println!("Expanded display is {}.", on_off(self.style.expanded));
             }
             Command::Output(path) => self.set_output(path.as_deref())?,
@@ -70,13 +69,18 @@ impl Shell {
 
         // `_history` tables are described by the table they belong to.
         let base = table.table.strip_suffix("_history").unwrap_or(&table.table);
-        let info = self.collect(&info_sql(&table.zone, &table.schema, base)).await?;
+        let info = self
+            .collect(&info_sql(&table.zone, &table.schema, base))
+            .await?;
         let Some(row) = info.first() else {
             return Ok(());
         };
         let mut out = Vec::new();
         if base != table.table {
-            out.push(format!("History of: {}.{}.{} (every row)", table.zone, table.schema, base));
+            out.push(format!(
+                "History of: {}.{}.{} (every row)",
+                table.zone, table.schema, base
+            ));
         }
         for (label, value) in row {
             if value != "NULL" && !value.is_empty() && !(label == "Key" && value == "[]") {
@@ -174,7 +178,12 @@ fn ident(text: &str) -> String {
 }
 
 fn quoted(t: &TableName) -> String {
-    format!("{}.{}.{}", ident(&t.zone), ident(&t.schema), ident(&t.table))
+    format!(
+        "{}.{}.{}",
+        ident(&t.zone),
+        ident(&t.schema),
+        ident(&t.table)
+    )
 }
 
 /// Zones in their lake order rather than alphabetically.
@@ -282,7 +291,10 @@ mod tests {
     #[test]
     fn patterns() {
         assert_eq!(pattern_regex("cust"), "cust");
-        assert_eq!(pattern_regex("raw.crm.*"), "^(?:[^.]*\\.){0,2}raw\\.crm\\..*$");
+        assert_eq!(
+            pattern_regex("raw.crm.*"),
+            "^(?:[^.]*\\.){0,2}raw\\.crm\\..*$"
+        );
         assert_eq!(pattern_regex("a_b?"), "^(?:[^.]*\\.){0,2}a_b.$");
     }
 

@@ -24,6 +24,10 @@ pub struct Names {
 pub struct StrataHelper {
     pub names: Arc<RwLock<Names>>,
     files: FilenameCompleter,
+    /// Whether rustyline edits multi-line input itself. On terminals it cannot drive it reads
+    /// plain lines, and would also apply the validator there but without any prompt; the
+    /// REPL loop then continues the statement itself, showing psql's continuation prompt.
+    editing: bool,
 }
 
 impl StrataHelper {
@@ -31,13 +35,22 @@ impl StrataHelper {
         StrataHelper {
             names,
             files: FilenameCompleter::new(),
+            editing: !plain_terminal(),
         }
     }
 }
 
+/// rustyline's list of terminals it does not drive (`tty::UNSUPPORTED_TERM`, private there).
+pub fn plain_terminal() -> bool {
+    let term = std::env::var("TERM").unwrap_or_default();
+    ["dumb", "cons25", "emacs"]
+        .iter()
+        .any(|t| term.eq_ignore_ascii_case(t))
+}
+
 impl Validator for StrataHelper {
     fn validate(&self, ctx: &mut ValidationContext) -> rustyline::Result<ValidationResult> {
-        Ok(if script::is_complete(ctx.input()) {
+        Ok(if !self.editing || script::is_complete(ctx.input()) {
             ValidationResult::Valid(None)
         } else {
             ValidationResult::Incomplete
@@ -66,7 +79,9 @@ impl Completer for StrataHelper {
 
         if trimmed.starts_with('\\') {
             let command = trimmed.split_whitespace().next().unwrap_or("\\");
-            if before.ends_with('\\') && !before[..before.len() - 1].contains(|c: char| !c.is_whitespace()) {
+            if before.ends_with('\\')
+                && !before[..before.len() - 1].contains(|c: char| !c.is_whitespace())
+            {
                 let cands = COMMANDS
                     .iter()
                     .filter_map(|(name, _, _)| name.strip_prefix('\\'))
@@ -190,7 +205,10 @@ mod tests {
         };
         let names = Names {
             zone: "enhanced".into(),
-            tables: vec![t("raw", "crm", "customers"), t("enhanced", "public", "orders")],
+            tables: vec![
+                t("raw", "crm", "customers"),
+                t("enhanced", "public", "orders"),
+            ],
             columns: ["customer_id".to_string()].into_iter().collect(),
         };
         StrataHelper::new(Arc::new(RwLock::new(names)))
@@ -208,10 +226,16 @@ mod tests {
         assert_eq!(complete("SEL"), vec!["SELECT"]);
         assert_eq!(complete("sel"), vec!["select"]);
         assert_eq!(complete("select * from raw.c"), vec!["raw.crm"]);
-        assert_eq!(complete("select * from raw.crm.c"), vec!["raw.crm.customers"]);
+        assert_eq!(
+            complete("select * from raw.crm.c"),
+            vec!["raw.crm.customers"]
+        );
         assert_eq!(complete("select cust"), vec!["customer_id", "customers"]);
         assert_eq!(complete("select c.cust"), vec!["c.customer_id"]);
-        assert_eq!(complete("select * from "), vec!["customers", "enhanced", "orders", "public", "raw"]);
+        assert_eq!(
+            complete("select * from "),
+            vec!["customers", "enhanced", "orders", "public", "raw"]
+        );
         assert_eq!(complete("\\c r"), vec!["raw"]);
         assert_eq!(complete("\\ti"), vec!["timing"]);
         assert_eq!(complete("\\d raw.crm."), vec!["raw.crm.customers"]);

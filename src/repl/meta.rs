@@ -12,11 +12,16 @@ pub enum Command {
     /// `\dn`: schemas of the current zone.
     Schemas,
     /// `\dt[+] [pattern]` (and `\d` without a name).
-    Tables { pattern: Option<String>, verbose: bool },
+    Tables {
+        pattern: Option<String>,
+        verbose: bool,
+    },
     /// `\d table`.
     Describe(String),
-    Timing,
-    Expanded,
+    /// `\timing [on|off]`: toggle, or set.
+    Timing(Option<bool>),
+    /// `\x [on|off]`: toggle, or set.
+    Expanded(Option<bool>),
     /// `\o [file]`.
     Output(Option<String>),
     /// `\i file`.
@@ -28,13 +33,37 @@ pub const COMMANDS: [(&str, &str, &str); 13] = [
     ("\\?", "", "show this help"),
     ("\\q", "", "quit (also Ctrl-D)"),
     ("\\l", "", "list zones with their table counts"),
-    ("\\c", "ZONE", "change the current zone (raw, sanitized, enhanced)"),
+    (
+        "\\c",
+        "ZONE",
+        "change the current zone (raw, sanitized, enhanced)",
+    ),
     ("\\dn", "", "list schemas of the current zone"),
-    ("\\dt", "[PATTERN]", "list tables of every zone; PATTERN filters zone.schema.table"),
-    ("\\dt+", "[PATTERN]", "list tables with files, bytes, rows and description"),
-    ("\\d", "TABLE", "describe a table: columns, types, mode, key, ingestion time"),
-    ("\\timing", "", "toggle printing the time each statement takes"),
-    ("\\x", "", "toggle expanded output (one block per record)"),
+    (
+        "\\dt",
+        "[PATTERN]",
+        "list tables of every zone; PATTERN filters zone.schema.table",
+    ),
+    (
+        "\\dt+",
+        "[PATTERN]",
+        "list tables with files, bytes, rows and description",
+    ),
+    (
+        "\\d",
+        "TABLE",
+        "describe a table: columns, types, mode, key, ingestion time",
+    ),
+    (
+        "\\timing",
+        "[on|off]",
+        "toggle printing the time each statement takes",
+    ),
+    (
+        "\\x",
+        "[on|off]",
+        "toggle expanded output (one block per record)",
+    ),
     ("\\o", "[FILE]", "send results to FILE, or back to stdout"),
     ("\\i", "FILE", "run statements and commands from FILE"),
     ("\\h", "", "same as \\?"),
@@ -85,8 +114,8 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 verbose: name.ends_with('+'),
             },
         },
-        "timing" => Command::Timing,
-        "x" => Command::Expanded,
+        "timing" => Command::Timing(switch(arg.as_deref())?),
+        "x" => Command::Expanded(switch(arg.as_deref())?),
         "o" | "out" => Command::Output(arg),
         "i" | "include" => Command::Include(need("a file name")?),
         _ => {
@@ -95,6 +124,18 @@ pub fn parse(line: &str) -> Result<Command, String> {
             ))
         }
     })
+}
+
+/// `on`/`off` (psql also takes true/false, 1/0); nothing means toggle.
+fn switch(arg: Option<&str>) -> Result<Option<bool>, String> {
+    match arg.map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(None),
+        Some("on" | "true" | "1" | "yes") => Ok(Some(true)),
+        Some("off" | "false" | "0" | "no") => Ok(Some(false)),
+        Some(other) => Err(format!(
+            "unrecognized value \"{other}\": expected on or off"
+        )),
+    }
 }
 
 /// Arguments may be quoted to hold spaces: `\o 'my results.csv'`.
@@ -133,9 +174,15 @@ mod tests {
             parse("\\d raw.crm.customers"),
             Ok(Command::Describe("raw.crm.customers".into()))
         );
-        assert_eq!(parse("\\o 'a b.csv'"), Ok(Command::Output(Some("a b.csv".into()))));
+        assert_eq!(
+            parse("\\o 'a b.csv'"),
+            Ok(Command::Output(Some("a b.csv".into())))
+        );
         assert_eq!(parse("\\o"), Ok(Command::Output(None)));
         assert!(parse("\\i").is_err());
+        assert_eq!(parse("\\x"), Ok(Command::Expanded(None)));
+        assert_eq!(parse("\\timing on"), Ok(Command::Timing(Some(true))));
+        assert!(parse("\\x sideways").is_err());
         assert!(parse("\\bogus").unwrap_err().contains("\\bogus"));
     }
 }

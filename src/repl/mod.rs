@@ -115,7 +115,10 @@ pub fn run(rt: &Runtime, shell: &mut Shell, quiet: bool) -> Result<()> {
 fn history_path() -> Option<PathBuf> {
     let dir = dirs::data_dir()?.join("strata");
     if let Err(e) = std::fs::create_dir_all(&dir) {
-        eprintln!("Warning: cannot create {}: {e}; history will not be kept", dir.display());
+        eprintln!(
+            "Warning: cannot create {}: {e}; history will not be kept",
+            dir.display()
+        );
         return None;
     }
     Some(dir.join("history"))
