@@ -19,6 +19,9 @@ pub enum SqlError {
     DataFusion(#[from] datafusion::error::DataFusionError),
     #[error(transparent)]
     Catalog(#[from] strata_catalog::CatalogError),
+    /// SQL that does not parse; the message says what was expected where.
+    #[error("syntax error: {0}")]
+    Syntax(String),
     /// A name that does not exist, with the closest existing one when there is one.
     #[error("{message}")]
     NotFound { message: String },

@@ -16,6 +16,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParserBuilder, Statement as DFStatement};
 use datafusion::sql::sqlparser::ast::{self, Set};
+use datafusion::sql::sqlparser::parser::ParserError;
 use std::sync::Arc;
 use strata_catalog::{Lake, StrataOptions, TableName, ZONES};
 
@@ -110,13 +111,8 @@ impl Session {
 
     /// Splits SQL text into statements and parses each.
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
-        let pieces = split_statements(sql).map_err(|e| {
-            DataFusionError::SQL(
-                Box::new(datafusion::sql::sqlparser::parser::ParserError::TokenizerError(e)),
-                None,
-            )
-        })?;
-        pieces.into_iter().map(|text| parse_one(text)).collect()
+        let pieces = split_statements(sql).map_err(SqlError::Syntax)?;
+        pieces.into_iter().map(parse_one).collect()
     }
 
     /// Runs one statement. A result set streams; nothing is collected here.
@@ -456,10 +452,18 @@ fn parse_one(text: String) -> Result<Statement> {
         });
     }
     let dialect = StrataDialect::default();
+    let syntax = |e: DataFusionError| match e {
+        DataFusionError::SQL(e, _) => SqlError::Syntax(match *e {
+            ParserError::ParserError(m) | ParserError::TokenizerError(m) => m,
+            other => other.to_string(),
+        }),
+        other => other.into(),
+    };
     let mut parser = DFParserBuilder::new(text.as_str())
         .with_dialect(&dialect)
-        .build()?;
-    let mut stmts = parser.parse_statements()?;
+        .build()
+        .map_err(syntax)?;
+    let mut stmts = parser.parse_statements().map_err(syntax)?;
     let ast = match (stmts.pop_front(), stmts.is_empty()) {
         (Some(s), true) => s,
         _ => return Err(DataFusionError::Plan(format!("expected one statement: {text}")).into()),
