@@ -15,7 +15,9 @@ pub use strata_catalog::{
     config::LakeConfig, sample, time, CatalogError, Lake, Mode, StrataOptions, TableName,
     META_SCHEMA, ZONES,
 };
-pub use strata_sql::{Output, Session, SessionOptions, SqlError, Statement, StrataDialect};
+pub use strata_sql::{
+    Output, ScanProgress, Session, SessionOptions, SqlError, Statement, StrataDialect,
+};
 
 /// DataFusion and Arrow as Strata uses them, so embedders need no second copy.
 pub use datafusion;

@@ -29,15 +29,22 @@ impl Progress {
         self.start.elapsed()
     }
 
-    pub fn update(&mut self, rows: usize) {
+    /// `scanned` is what the query's file scans have read: (rows, bytes).
+    pub fn update(&mut self, rows: usize, scanned: (usize, usize)) {
         let elapsed = self.start.elapsed();
         if !self.enabled || elapsed < QUIET_PERIOD {
             return;
         }
         let line = format!(
-            "{:.1} s, {} rows so far (Ctrl-C cancels)",
+            "{:.1} s, {} rows so far, scanned {} rows{} (Ctrl-C cancels)",
             elapsed.as_secs_f64(),
-            group_thousands(rows)
+            group_thousands(rows),
+            group_thousands(scanned.0),
+            if scanned.1 > 0 {
+                format!(" / {}", human_bytes(scanned.1))
+            } else {
+                String::new()
+            },
         );
         let pad = self.drawn.saturating_sub(line.len());
         let mut err = std::io::stderr().lock();
@@ -62,6 +69,17 @@ impl Drop for Progress {
     fn drop(&mut self) {
         self.clear();
     }
+}
+
+fn human_bytes(n: usize) -> String {
+    let mut v = n as f64;
+    for unit in ["B", "KB", "MB", "GB"] {
+        if v < 1024.0 {
+            return format!("{v:.1} {unit}");
+        }
+        v /= 1024.0;
+    }
+    format!("{v:.1} TB")
 }
 
 fn group_thousands(n: usize) -> String {

@@ -146,7 +146,7 @@ impl Shell {
             let output = session.execute(stmt).await?;
             self.write_output(output, &progress, &rows).await
         };
-        let result = drive(work, interactive, &progress, &rows).await;
+        let result = drive(work, interactive, &progress, &rows, &session).await;
         let elapsed = progress.borrow().elapsed();
         progress.borrow_mut().clear();
         if timing {
@@ -234,6 +234,7 @@ async fn drive(
     interactive: bool,
     progress: &RefCell<Progress>,
     rows: &Cell<usize>,
+    session: &Session,
 ) -> Result<()> {
     tokio::pin!(work);
     let cancel = async {
@@ -249,7 +250,10 @@ async fn drive(
         tokio::select! {
             r = &mut work => return r,
             _ = &mut cancel => return Err(Cancelled.into()),
-            _ = ticker.tick() => progress.borrow_mut().update(rows.get()),
+            _ = ticker.tick() => {
+                let scanned = session.scan_progress();
+                progress.borrow_mut().update(rows.get(), (scanned.rows, scanned.bytes));
+            }
         }
     }
 }

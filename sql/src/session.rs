@@ -13,6 +13,7 @@ use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{execute_stream, ExecutionPlan};
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParserBuilder, Statement as DFStatement};
 use datafusion::sql::sqlparser::ast::{self, Set};
@@ -61,6 +62,17 @@ pub enum Output {
 pub struct Session {
     ctx: SessionContext,
     lake: Arc<Lake>,
+    /// The physical plan of the latest result set, for [`Session::scan_progress`].
+    running: std::sync::Mutex<Option<Arc<dyn ExecutionPlan>>>,
+}
+
+/// How much the latest query has read so far, from its scans' metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanProgress {
+    /// Rows produced by the file scans.
+    pub rows: usize,
+    /// Bytes read from files, where the format reports it (Parquet).
+    pub bytes: usize,
 }
 
 impl Session {
@@ -93,7 +105,11 @@ impl Session {
             AS_OF_FUNCTION,
             Arc::new(AsOfFunction { lake: lake.clone() }),
         );
-        let session = Session { ctx, lake };
+        let session = Session {
+            ctx,
+            lake,
+            running: Default::default(),
+        };
         if let Some(as_of) = options.as_of.as_deref() {
             session.set_as_of(Some(as_of))?;
         }
@@ -165,6 +181,30 @@ impl Session {
                 Ok(self.ctx.execute_logical_plan(plan).await?)
             }
         }
+    }
+
+    /// Rows and bytes the latest result set's scans have read so far (for progress displays;
+    /// cheap: it sums the plan's live metrics).
+    pub fn scan_progress(&self) -> ScanProgress {
+        fn walk(plan: &Arc<dyn ExecutionPlan>, p: &mut ScanProgress) {
+            if plan.children().is_empty() {
+                if let Some(m) = plan.metrics() {
+                    p.rows += m.output_rows().unwrap_or(0);
+                    p.bytes += m
+                        .sum_by_name("bytes_scanned")
+                        .map(|v| v.as_usize())
+                        .unwrap_or(0);
+                }
+            }
+            for child in plan.children() {
+                walk(child, p);
+            }
+        }
+        let mut p = ScanProgress::default();
+        if let Some(plan) = self.running.lock().expect("running lock").as_ref() {
+            walk(plan, &mut p);
+        }
+        p
     }
 
     /// The zone (catalog) unqualified names resolve in.
@@ -316,7 +356,12 @@ impl Session {
                 Ok(Output::Status(tag))
             }
             None => {
-                let stream = match df.execute_stream().await {
+                let stream = async {
+                    let plan = df.create_physical_plan().await?;
+                    *self.running.lock().expect("running lock") = Some(plan.clone());
+                    execute_stream(plan, self.ctx.task_ctx())
+                };
+                let stream = match stream.await {
                     Ok(stream) => stream,
                     Err(e) => return Err(self.lake.explain_read_error(&tables, e).await.into()),
                 };
