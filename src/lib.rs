@@ -16,7 +16,7 @@ pub use strata_catalog::{
     META_SCHEMA, ZONES,
 };
 pub use strata_sql::{
-    Output, ScanProgress, Session, SessionOptions, SqlError, Statement, StrataDialect,
+    Engine, Output, ScanProgress, Session, SessionOptions, SqlError, Statement, StrataDialect,
 };
 
 /// DataFusion and Arrow as Strata uses them, so embedders need no second copy.

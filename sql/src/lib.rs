@@ -8,7 +8,7 @@ mod suggest;
 mod travel;
 
 pub use dialect::StrataDialect;
-pub use session::{Output, ScanProgress, Session, SessionOptions, Statement};
+pub use session::{Engine, Output, ScanProgress, Session, SessionOptions, Statement};
 pub use strata_catalog::{Lake, ZONES};
 
 /// Errors of the SQL layer. DataFusion's own errors pass through unchanged so callers can map

@@ -336,3 +336,28 @@ async fn partition_values_are_typed_and_kafka_connect_folders_give_ingestion_tim
         "1"
     );
 }
+
+#[tokio::test]
+async fn sessions_of_one_engine_keep_their_own_settings() {
+    let lake = keyed_lake();
+    let engine = strata::Engine::new(strata::Lake::open(&lake.uri()).await.unwrap(), None).unwrap();
+    let (a, b) = (
+        engine.session(None).unwrap(),
+        engine.session(Some("2026-01-01")).unwrap(),
+    );
+    a.sql("SET search_path = 'raw.crm'").await.unwrap();
+    assert_eq!(value(&a, "SELECT count(*) FROM c").await, "2");
+    assert_eq!(value(&b, "SELECT count(*) FROM raw.crm.c").await, "2");
+    assert_eq!(
+        value(&b, "SELECT count(*) FROM raw.crm.c_history").await,
+        "2"
+    );
+    assert_eq!(
+        value(&a, "SELECT count(*) FROM raw.crm.c_history").await,
+        "5"
+    );
+    assert!(
+        b.sql("SELECT count(*) FROM c").await.is_err(),
+        "search_path leaked between sessions"
+    );
+}
