@@ -116,6 +116,21 @@ impl Lake {
         let _guard = self.refresh_lock.lock().await;
         let listing = list_lake(&self.store, &self.config).await?;
         check_clashes(&listing, &self.config)?;
+        // Forget what belongs to files and tables that are gone, so a long-running process
+        // over a churning lake does not grow without bound.
+        let live: std::collections::HashSet<&str> = listing
+            .tables
+            .values()
+            .flat_map(|t| t.files.iter().map(|f| f.meta.location.as_ref()))
+            .collect();
+        self.file_cache
+            .lock()
+            .expect("file cache lock")
+            .retain(|(loc, _, _), _| live.contains(loc.as_str()));
+        self.resolved
+            .lock()
+            .expect("resolved lock")
+            .retain(|name, _| listing.tables.contains_key(name));
         *self.listing.write().expect("listing lock") = Arc::new(listing);
         Ok(())
     }
