@@ -83,8 +83,9 @@ fn run(cli: Cli, inputs: Vec<Input>) -> Result<ExitCode> {
 
 /// Opens the lake named by --lake / STRATA_LAKE, or the built-in sample lake, and a session.
 async fn open(cli: &Cli) -> Result<Session> {
-    let uri = match &cli.lake {
-        Some(uri) => uri.clone(),
+    // An empty STRATA_LAKE (e.g. `STRATA_LAKE= strata`) means unset, as shells treat it.
+    let uri = match cli.lake.as_deref().filter(|u| !u.trim().is_empty()) {
+        Some(uri) => uri.to_string(),
         None => {
             let path = strata_catalog::sample::ensure_sample_lake()
                 .context("cannot create the built-in sample lake")?;
@@ -97,9 +98,7 @@ async fn open(cli: &Cli) -> Result<Session> {
             path.to_string_lossy().into_owned()
         }
     };
-    let lake: Arc<Lake> = Lake::open(&uri)
-        .await
-        .with_context(|| format!("cannot open the lake {uri}"))?;
+    let lake: Arc<Lake> = Lake::open(&uri).await?;
     let options = SessionOptions {
         memory_limit: cli.memory_limit,
         as_of: cli.as_of.clone(),

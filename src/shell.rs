@@ -208,7 +208,10 @@ pub fn error_text(err: &anyhow::Error) -> String {
             }
             text.push_str(&more);
         }
-        if cause.is::<strata_sql::SqlError>() || cause.is::<DataFusionError>() {
+        if cause.is::<strata_sql::SqlError>()
+            || cause.is::<DataFusionError>()
+            || cause.is::<strata_catalog::CatalogError>()
+        {
             break;
         }
     }

@@ -354,16 +354,25 @@ async fn file_info(
             (format::sniff(&head), c)
         }
     };
+    let footer_schema = match kind {
+        Kind::Arrow => arrow_footer_schema(store, &file.meta).await,
+        _ => None,
+    };
     let format = format::file_format(state, kind, compression);
-    let schema = format
-        .infer_schema(state, store, std::slice::from_ref(&file.meta))
-        .await
-        .map_err(|e| {
-            err(
-                table,
-                format!("cannot read '{}' as {}: {e}", file.rel, kind.name()),
-            )
-        })?;
+    let inferred = match footer_schema {
+        Some(schema) => Ok(schema),
+        None => {
+            format
+                .infer_schema(state, store, std::slice::from_ref(&file.meta))
+                .await
+        }
+    };
+    let schema = inferred.map_err(|e| {
+        err(
+            table,
+            format!("cannot read '{}' as {}: {e}", file.rel, kind.name()),
+        )
+    })?;
     let info = FileInfo {
         kind,
         compression,
@@ -374,6 +383,32 @@ async fn file_info(
         .expect("file cache lock")
         .insert(key, info.clone());
     Ok(info)
+}
+
+/// The schema of an Arrow IPC file from its footer, read with two ranged requests. DataFusion
+/// reads IPC schemas from the start of remote files and fails on the 64-byte-aligned header
+/// arrow-rs writes by default (arrow-rs#6311); the footer is the same for every writer. None for
+/// IPC streams (no footer) and anything unreadable, which then takes DataFusion's way.
+async fn arrow_footer_schema(store: &Arc<dyn ObjectStore>, meta: &ObjectMeta) -> Option<SchemaRef> {
+    use datafusion::arrow::ipc;
+    let size = meta.size;
+    if size < 16 {
+        return None;
+    }
+    let tail = store
+        .get_range(&meta.location, size - 10..size)
+        .await
+        .ok()?;
+    let len = ipc::reader::read_footer_length(tail.as_ref().try_into().ok()?).ok()? as u64;
+    if len + 10 > size {
+        return None;
+    }
+    let footer = store
+        .get_range(&meta.location, size - 10 - len..size - 10)
+        .await
+        .ok()?;
+    let footer = ipc::root_as_footer(&footer).ok()?;
+    Some(Arc::new(ipc::convert::fb_to_schema(footer.schema()?)))
 }
 
 /// Union by column name, in order of first appearance; compatible types widen, others are an
