@@ -107,6 +107,55 @@ pub(crate) fn ingest_comparison(f: &Expr, ingest_col: &str) -> Option<(Operator,
     }
 }
 
+/// Keeps the files whose partition values (folders, and Strata's per-file `_ingested_at`) can
+/// satisfy the filters that use only those columns: the filters are evaluated once over a batch
+/// with one row per file, so `WHERE dt = '2026-01-05'` opens only that day's files.
+fn prune_by_partition_values<'a>(
+    state: &dyn Session,
+    t: &ResolvedTable,
+    files: Vec<&'a ResolvedFile>,
+    filters: &[Expr],
+) -> Result<Vec<&'a ResolvedFile>> {
+    use datafusion::arrow::array::{Array, RecordBatch};
+    let names: Vec<&str> = t
+        .partition_fields
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    let applicable = filters.iter().filter(|f| {
+        let cols = f.column_refs();
+        !cols.is_empty()
+            && cols.iter().all(|c| names.contains(&c.name.as_str()))
+            && !f.is_volatile()
+    });
+    let Some(predicate) = applicable.cloned().reduce(Expr::and) else {
+        return Ok(files);
+    };
+    if files.is_empty() {
+        return Ok(files);
+    }
+    let schema = Arc::new(Schema::new(t.partition_fields.clone()));
+    let columns = (0..names.len())
+        .map(|i| ScalarValue::iter_to_array(files.iter().map(|f| f.partition_values[i].clone())))
+        .collect::<Result<Vec<_>>>()?;
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    let predicate =
+        state.create_physical_expr(predicate, &DFSchema::try_from(schema.as_ref().clone())?)?;
+    let keep = predicate.evaluate(&batch)?.into_array(files.len())?;
+    let Some(keep) = keep
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::BooleanArray>()
+    else {
+        return Ok(files);
+    };
+    Ok(files
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| keep.is_valid(*i) && keep.value(*i))
+        .map(|(_, f)| f)
+        .collect())
+}
+
 fn file_in_range(f: &ResolvedFile, lo: Option<i64>, hi: Option<i64>) -> bool {
     let starts_after = matches!((f.ingest_min, hi), (Some(min), Some(hi)) if min > hi);
     let ends_before = matches!((f.ingest_max, lo), (Some(max), Some(lo)) if max < lo);
@@ -151,6 +200,7 @@ impl TableProvider for HistoryTable {
             .iter()
             .filter(|f| file_in_range(f, lo, hi))
             .collect();
+        let files = prune_by_partition_values(state, t, files, filters)?;
         let wanted: Vec<usize> = projection
             .cloned()
             .unwrap_or_else(|| (0..t.schema.fields().len()).collect());
