@@ -2,13 +2,15 @@
 //! `strata.as_of`, `REFRESH`, time-travel clauses) handled before DataFusion plans the rest.
 
 mod dialect;
+mod engine;
 mod session;
 mod split;
 mod suggest;
 mod travel;
 
 pub use dialect::StrataDialect;
-pub use session::{Engine, Output, ScanProgress, Session, SessionOptions, Statement};
+pub use engine::Engine;
+pub use session::{Output, ScanProgress, Session, SessionOptions, Statement};
 pub use strata_catalog::{Lake, ZONES};
 
 /// Errors of the SQL layer. DataFusion's own errors pass through unchanged so callers can map

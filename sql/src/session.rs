@@ -1,20 +1,19 @@
 //! The session: a DataFusion context over a lake, statements parsed with Strata's dialect, and
 //! Strata's own statements (REFRESH, `strata.as_of`, `search_path`, time travel) handled before
 //! DataFusion plans the rest. The REPL, `-c`, the library and the server all run SQL through here.
+use crate::engine::Engine;
 use crate::split::split_statements;
-use crate::travel::{self, AsOfFunction, AS_OF_FUNCTION};
+use crate::travel;
 use crate::{dialect::StrataDialect, suggest, Result, SqlError};
 use datafusion::arrow::array::{RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::error::DataFusionError;
-use datafusion::execution::memory_pool::FairSpillPool;
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
+use datafusion::execution::session_state::SessionState;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{execute_stream, ExecutionPlan};
-use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
+use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::sql::parser::{DFParserBuilder, Statement as DFStatement};
 use datafusion::sql::sqlparser::ast::{self, Set};
 use datafusion::sql::sqlparser::parser::ParserError;
@@ -58,75 +57,6 @@ pub enum Output {
     Status(String),
 }
 
-/// What every session over one lake shares: the lake and a `SessionState` template built once
-/// (configuration, catalogs, functions, runtime with its memory pool). A session clones it,
-/// which is cheap: the catalogs, functions and runtime are behind `Arc`s.
-#[derive(Clone)]
-pub struct Engine {
-    lake: Arc<Lake>,
-    template: SessionState,
-}
-
-impl Engine {
-    /// `memory_limit` bounds the memory of all queries run by sessions of this engine; beyond
-    /// it sorts and aggregations spill to disk.
-    pub fn new(lake: Arc<Lake>, memory_limit: Option<usize>) -> Result<Self> {
-        let mut config = SessionConfig::new()
-            .with_information_schema(true)
-            .with_create_default_catalog_and_schema(false)
-            .with_default_catalog_and_schema("enhanced", "public");
-        config.options_mut().sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
-        let mut config = StrataOptions::register(config);
-        let mut runtime = RuntimeEnvBuilder::new();
-        if let Some(limit) = memory_limit {
-            // A fair pool shares the limit between the partitions' sorts so each can spill;
-            // the per-sort merge reservation (10 MB by default) must fit in a partition's share.
-            let partitions = config.target_partitions().max(1);
-            let share = limit / (2 * partitions);
-            config.options_mut().execution.sort_spill_reservation_bytes =
-                (share / 4).clamp(64 << 10, 10 << 20);
-            runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
-        }
-        let state = SessionStateBuilder::new()
-            .with_config(config)
-            .with_runtime_env(runtime.build_arc()?)
-            .with_default_features()
-            .build();
-        let ctx = SessionContext::new_with_state(state);
-        lake.register(&ctx);
-        ctx.register_udtf(
-            AS_OF_FUNCTION,
-            Arc::new(AsOfFunction { lake: lake.clone() }),
-        );
-        Ok(Engine {
-            lake,
-            template: ctx.state(),
-        })
-    }
-
-    pub fn lake(&self) -> &Arc<Lake> {
-        &self.lake
-    }
-
-    /// A new session (zone `enhanced`, schema `public`), optionally at an as-of time.
-    pub fn session(&self, as_of: Option<&str>) -> Result<Session> {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let state = SessionStateBuilder::new_from_existing(self.template.clone())
-            .with_session_id(format!("strata-{}-{id}", std::process::id()))
-            .build();
-        let session = Session {
-            ctx: SessionContext::new_with_state(state),
-            lake: self.lake.clone(),
-            running: Default::default(),
-        };
-        if as_of.is_some() {
-            session.set_as_of(as_of)?;
-        }
-        Ok(session)
-    }
-}
-
 /// A SQL session over a lake: current zone and schema, settings such as `strata.as_of`.
 pub struct Session {
     ctx: SessionContext,
@@ -145,6 +75,22 @@ pub struct ScanProgress {
 }
 
 impl Session {
+    pub(crate) fn from_state(
+        state: SessionState,
+        lake: Arc<Lake>,
+        as_of: Option<&str>,
+    ) -> Result<Self> {
+        let session = Session {
+            ctx: SessionContext::new_with_state(state),
+            lake,
+            running: Default::default(),
+        };
+        if as_of.is_some() {
+            session.set_as_of(as_of)?;
+        }
+        Ok(session)
+    }
+
     /// A session in zone `enhanced`, schema `public`.
     pub async fn new(lake: Arc<Lake>, options: SessionOptions) -> Result<Self> {
         Engine::new(lake, options.memory_limit)?.session(options.as_of.as_deref())
@@ -293,7 +239,7 @@ impl Session {
             .options_mut()
             .extensions
             .get_mut::<StrataOptions>()
-            .expect("StrataOptions registered in Session::new");
+            .expect("StrataOptions registered by Engine::new");
         ext.set_as_of(value)?;
         Ok(())
     }

@@ -1,0 +1,319 @@
+//! Resolving a discovered table: formats checked, file schemas read and merged by column name,
+//! partition values typed, the ingestion-time source chosen and every file's ingestion time
+//! bounds worked out (SPEC §1, §3).
+use crate::config::{IngestedAtConfig, Mode, TableConfig};
+use crate::error::{CatalogError, Result};
+use crate::format::{self, Detected, Kind};
+use crate::listing::{DiscoveredTable, LakeFile};
+use crate::TableName;
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
+use datafusion::common::{DFSchema, ScalarValue};
+use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+use datafusion::logical_expr::Expr;
+use datafusion::prelude::SessionContext;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+mod ingest;
+mod schema;
+
+use ingest::{choose_ingest, file_ingest_time, partition_value, typed_value};
+pub use ingest::{infer_partition_type, ingest_type, IngestSource, INGESTED_AT};
+use schema::{file_info, merge_schemas};
+pub use schema::{merge_type, FileInfo, FileInfoCache};
+
+/// One file, ready to scan.
+#[derive(Debug, Clone)]
+pub struct ResolvedFile {
+    pub meta: ObjectMeta,
+    pub rel: String,
+    pub compression: FileCompressionType,
+    /// Index into [`ResolvedTable::groups`]: files read with the same file schema.
+    pub group: usize,
+    /// Values of [`ResolvedTable::partition_fields`] for this file.
+    pub partition_values: Vec<ScalarValue>,
+    /// Ingestion time bounds in µs since the epoch, when known without reading rows.
+    pub ingest_min: Option<i64>,
+    pub ingest_max: Option<i64>,
+    pub rows: Option<usize>,
+}
+
+/// A table resolved against its current files.
+#[derive(Debug, Clone)]
+pub struct ResolvedTable {
+    pub name: TableName,
+    pub mode: Mode,
+    pub key: Vec<String>,
+    pub config: TableConfig,
+    pub kind: Kind,
+    /// Columns read from files (union by name).
+    pub file_schema: SchemaRef,
+    /// Partition columns, then `_ingested_at` when Strata adds it.
+    pub partition_fields: Vec<FieldRef>,
+    /// `file_schema` followed by `partition_fields`: what queries see.
+    pub schema: SchemaRef,
+    /// Per group, the file schema its files are read with (positional formats group by header).
+    pub groups: Vec<SchemaRef>,
+    pub files: Vec<ResolvedFile>,
+    pub ingest: IngestSource,
+    /// The column of `schema` holding the ingestion time.
+    pub ingest_column: String,
+    pub deleted_when: Option<Expr>,
+    /// The object store the files live in, as registered with DataFusion.
+    pub store_url: datafusion::execution::object_store::ObjectStoreUrl,
+}
+
+impl ResolvedTable {
+    /// The ingestion time of a row as a timestamptz expression.
+    pub fn ingest_expr(&self) -> Expr {
+        let c =
+            datafusion::prelude::col(datafusion::common::Column::from_name(&self.ingest_column));
+        match self
+            .schema
+            .field_with_name(&self.ingest_column)
+            .map(|f| f.data_type().clone())
+        {
+            Ok(DataType::Timestamp(_, Some(_))) => c,
+            _ => datafusion::prelude::cast(c, ingest_type()),
+        }
+    }
+
+    /// True when the ingestion time is constant per file, so pruning files by it is exact.
+    pub fn ingest_per_file(&self) -> bool {
+        !matches!(self.ingest, IngestSource::Column(_))
+    }
+}
+
+fn err(table: &TableName, message: impl Into<String>) -> CatalogError {
+    CatalogError::table(table, message)
+}
+
+/// Resolves `table`. `ctx` is the lake's internal context (object store registered).
+pub async fn resolve(
+    ctx: &SessionContext,
+    store: &Arc<dyn ObjectStore>,
+    cache: &FileInfoCache,
+    table: &DiscoveredTable,
+    config: Option<&TableConfig>,
+) -> Result<ResolvedTable> {
+    use futures::{StreamExt, TryStreamExt};
+    let name = &table.name;
+    let config = config.cloned().unwrap_or_default();
+    let configured_kind = config.format.as_deref().and_then(Kind::from_setting);
+    if table.files.is_empty() {
+        return Err(err(name, format!("no data files under '{}'", table.dir)));
+    }
+
+    // Read every file's schema (cached), several at a time: a footer read each on object stores.
+    let state = ctx.state();
+    let reads: Vec<_> = table
+        .files
+        .iter()
+        .map(|f| file_info(&state, store, cache, name, f, configured_kind))
+        .collect();
+    let infos: Vec<FileInfo> = futures::stream::iter(reads)
+        .buffered(16)
+        .try_collect()
+        .await?;
+
+    // One format per table (compression may vary).
+    let kind = infos[0].kind;
+    if let Some((i, other)) = infos.iter().enumerate().find(|(_, i)| i.kind != kind) {
+        return Err(err(
+            name,
+            format!(
+                "mixes formats: '{}' is {} but '{}' is {}; set `format` in strata.toml or move one",
+                table.files[0].rel,
+                kind.name(),
+                table.files[i].rel,
+                other.kind.name()
+            ),
+        ));
+    }
+    let file_schema = merge_schemas(name, &table.files, &infos)?;
+
+    // Positional formats read each distinct header as its own group; others share one schema.
+    let mut groups: Vec<SchemaRef> = vec![];
+    let group_of: Vec<usize> = infos
+        .iter()
+        .map(|info| {
+            let s = if kind.positional() {
+                info.schema.clone()
+            } else {
+                file_schema.clone()
+            };
+            groups.iter().position(|g| g == &s).unwrap_or_else(|| {
+                groups.push(s);
+                groups.len() - 1
+            })
+        })
+        .collect();
+
+    // Partition columns: union of keys in order of appearance; a key the files also hold as a
+    // column is read from the files.
+    let mut part_names: Vec<String> = vec![];
+    for f in &table.files {
+        for (k, _) in &f.partitions {
+            if !part_names.contains(k) && file_schema.field_with_name(k).is_err() {
+                part_names.push(k.clone());
+            }
+        }
+    }
+    let part_types: Vec<DataType> = part_names
+        .iter()
+        .map(|k| infer_partition_type(table.files.iter().filter_map(|f| partition_value(f, k))))
+        .collect();
+
+    let ingest = choose_ingest(name, &config, &file_schema, &part_names)?;
+    // Strata's own `_ingested_at` column, unless the files or a partition already provide it.
+    let ingest_column = match &ingest {
+        IngestSource::Column(c) => c.clone(),
+        _ => INGESTED_AT.to_string(),
+    };
+    let adds_column =
+        !matches!(ingest, IngestSource::Column(_)) && !part_names.iter().any(|p| p == INGESTED_AT);
+    let mut partition_fields: Vec<FieldRef> = part_names
+        .iter()
+        .zip(&part_types)
+        .map(|(n, t)| {
+            let t = if n == INGESTED_AT {
+                ingest_type()
+            } else {
+                t.clone()
+            };
+            Arc::new(Field::new(n, t, true))
+        })
+        .collect();
+    if adds_column {
+        partition_fields.push(Arc::new(Field::new(INGESTED_AT, ingest_type(), false)));
+    }
+
+    let mut files = Vec::with_capacity(table.files.len());
+    for ((f, info), group) in table.files.iter().zip(&infos).zip(group_of) {
+        let ingest_at = file_ingest_time(name, f, &ingest)?;
+        let mut values = Vec::with_capacity(partition_fields.len());
+        for (n, t) in part_names.iter().zip(&part_types) {
+            values.push(if n == INGESTED_AT {
+                ScalarValue::TimestampMicrosecond(ingest_at, Some("UTC".into()))
+            } else {
+                typed_value(partition_value(f, n), t)
+            });
+        }
+        if adds_column {
+            values.push(ScalarValue::TimestampMicrosecond(
+                ingest_at,
+                Some("UTC".into()),
+            ));
+        }
+        files.push(ResolvedFile {
+            meta: f.meta.clone(),
+            rel: f.rel.clone(),
+            compression: info.compression,
+            group,
+            partition_values: values,
+            ingest_min: ingest_at,
+            ingest_max: ingest_at,
+            rows: None,
+        });
+    }
+
+    let mut fields: Vec<FieldRef> = file_schema.fields().iter().cloned().collect();
+    fields.extend(partition_fields.iter().cloned());
+    let schema = Arc::new(Schema::new(fields));
+
+    let mode = config.mode();
+    for k in &config.key {
+        if schema.field_with_name(k).is_err() {
+            return Err(err(
+                name,
+                format!(
+                    "key column '{k}' (strata.toml line {}) does not exist; columns are: {}",
+                    config.line,
+                    column_list(&schema)
+                ),
+            ));
+        }
+    }
+    let deleted_when = match &config.deleted_when {
+        None => None,
+        Some(sql) => {
+            let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
+            Some(ctx.parse_sql_expr(sql, &df_schema).map_err(|e| {
+                err(
+                    name,
+                    format!(
+                        "deleted_when = \"{sql}\" (strata.toml line {}): {e}",
+                        config.line
+                    ),
+                )
+            })?)
+        }
+    };
+
+    let mut resolved = ResolvedTable {
+        name: name.clone(),
+        mode,
+        key: config.key.clone(),
+        config,
+        kind,
+        file_schema,
+        partition_fields,
+        schema,
+        groups,
+        files,
+        ingest,
+        ingest_column,
+        deleted_when,
+        store_url: datafusion::execution::object_store::ObjectStoreUrl::local_filesystem(),
+    };
+    if kind == Kind::Parquet {
+        add_parquet_statistics(&state, store, &mut resolved).await?;
+    }
+    Ok(resolved)
+}
+
+pub(crate) fn column_list(schema: &Schema) -> String {
+    schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Row counts and, for a per-row ingestion column, its min/max per file from Parquet footers
+/// (the footers are in DataFusion's metadata cache after schema inference).
+async fn add_parquet_statistics(
+    state: &datafusion::execution::SessionState,
+    store: &Arc<dyn ObjectStore>,
+    table: &mut ResolvedTable,
+) -> Result<()> {
+    use datafusion::common::stats::Precision;
+    let format = format::file_format(state, Kind::Parquet, FileCompressionType::UNCOMPRESSED);
+    let ingest_idx = match &table.ingest {
+        IngestSource::Column(c) => table.file_schema.index_of(c).ok(),
+        _ => None,
+    };
+    for f in &mut table.files {
+        let stats = format
+            .infer_stats(state, store, table.file_schema.clone(), &f.meta)
+            .await?;
+        if let Precision::Exact(n) = stats.num_rows {
+            f.rows = Some(n);
+        }
+        if let Some(i) = ingest_idx {
+            let to_micros = |v: &Precision<ScalarValue>| -> Option<i64> {
+                let v = v.get_value()?;
+                match v.cast_to(&ingest_type()).ok()? {
+                    ScalarValue::TimestampMicrosecond(m, _) => m,
+                    _ => None,
+                }
+            };
+            let cs = &stats.column_statistics[i];
+            f.ingest_min = to_micros(&cs.min_value);
+            f.ingest_max = to_micros(&cs.max_value);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! The engine: what every session over one lake shares — the lake and a `SessionState`
+//! template built once, from which each session (REPL, library caller, server connection) is cloned.
+use crate::session::Session;
+use crate::travel::{AsOfFunction, AS_OF_FUNCTION};
+use crate::Result;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use std::sync::Arc;
+use strata_catalog::{Lake, StrataOptions};
+
+/// What every session over one lake shares: the lake and a `SessionState` template built once
+/// (configuration, catalogs, functions, runtime with its memory pool). A session clones it,
+/// which is cheap: the catalogs, functions and runtime are behind `Arc`s.
+#[derive(Clone)]
+pub struct Engine {
+    lake: Arc<Lake>,
+    template: SessionState,
+}
+
+impl Engine {
+    /// `memory_limit` bounds the memory of all queries run by sessions of this engine; beyond
+    /// it sorts and aggregations spill to disk.
+    pub fn new(lake: Arc<Lake>, memory_limit: Option<usize>) -> Result<Self> {
+        let mut config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_create_default_catalog_and_schema(false)
+            .with_default_catalog_and_schema("enhanced", "public");
+        config.options_mut().sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
+        let mut config = StrataOptions::register(config);
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(limit) = memory_limit {
+            // A fair pool shares the limit between the partitions' sorts so each can spill;
+            // the per-sort merge reservation (10 MB by default) must fit in a partition's share.
+            let partitions = config.target_partitions().max(1);
+            let share = limit / (2 * partitions);
+            config.options_mut().execution.sort_spill_reservation_bytes =
+                (share / 4).clamp(64 << 10, 10 << 20);
+            runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+        }
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(runtime.build_arc()?)
+            .with_default_features()
+            .build();
+        let ctx = SessionContext::new_with_state(state);
+        lake.register(&ctx);
+        ctx.register_udtf(
+            AS_OF_FUNCTION,
+            Arc::new(AsOfFunction { lake: lake.clone() }),
+        );
+        Ok(Engine {
+            lake,
+            template: ctx.state(),
+        })
+    }
+
+    pub fn lake(&self) -> &Arc<Lake> {
+        &self.lake
+    }
+
+    /// A new session (zone `enhanced`, schema `public`), optionally at an as-of time.
+    pub fn session(&self, as_of: Option<&str>) -> Result<Session> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let state = SessionStateBuilder::new_from_existing(self.template.clone())
+            .with_session_id(format!("strata-{}-{id}", std::process::id()))
+            .build();
+        Session::from_state(state, self.lake.clone(), as_of)
+    }
+}
