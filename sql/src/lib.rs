@@ -4,6 +4,7 @@
 mod dialect;
 mod engine;
 mod session;
+mod settings;
 mod split;
 mod suggest;
 mod travel;

@@ -5,8 +5,7 @@ use crate::engine::Engine;
 use crate::split::split_statements;
 use crate::travel;
 use crate::{dialect::StrataDialect, suggest, Result, SqlError};
-use datafusion::arrow::array::{RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::array::RecordBatch;
 use datafusion::error::DataFusionError;
 use datafusion::execution::session_state::SessionState;
 use datafusion::execution::SendableRecordBatchStream;
@@ -15,10 +14,10 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{execute_stream, ExecutionPlan};
 use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::sql::parser::{DFParserBuilder, Statement as DFStatement};
-use datafusion::sql::sqlparser::ast::{self, Set};
+use datafusion::sql::sqlparser::ast;
 use datafusion::sql::sqlparser::parser::ParserError;
 use std::sync::Arc;
-use strata_catalog::{Lake, StrataOptions, TableName, ZONES};
+use strata_catalog::{Lake, TableName};
 
 /// Options for a new session.
 #[derive(Debug, Clone, Default)]
@@ -59,8 +58,8 @@ pub enum Output {
 
 /// A SQL session over a lake: current zone and schema, settings such as `strata.as_of`.
 pub struct Session {
-    ctx: SessionContext,
-    lake: Arc<Lake>,
+    pub(crate) ctx: SessionContext,
+    pub(crate) lake: Arc<Lake>,
     /// The physical plan of the latest result set, for [`Session::scan_progress`].
     running: std::sync::Mutex<Option<Arc<dyn ExecutionPlan>>>,
 }
@@ -207,116 +206,6 @@ impl Session {
             .catalog
             .default_schema
             .clone()
-    }
-
-    /// `\c zone`: makes `zone` (schema `public`) the default.
-    pub fn set_zone(&self, zone: &str) -> Result<()> {
-        self.set_search_path(zone, "public")
-    }
-
-    fn set_search_path(&self, zone: &str, schema: &str) -> Result<()> {
-        if !ZONES.contains(&zone) {
-            let hint = suggest::closest(zone, ZONES)
-                .map(|z| format!(" (did you mean {z}?)"))
-                .unwrap_or_default();
-            return Err(SqlError::NotFound {
-                message: format!("unknown zone '{zone}'{hint}; zones are raw, sanitized, enhanced"),
-            });
-        }
-        let state = self.ctx.state_ref();
-        let mut state = state.write();
-        let opts = state.config_mut().options_mut();
-        opts.catalog.default_catalog = zone.to_string();
-        opts.catalog.default_schema = schema.to_string();
-        Ok(())
-    }
-
-    fn set_as_of(&self, value: Option<&str>) -> Result<()> {
-        let state = self.ctx.state_ref();
-        let mut state = state.write();
-        let ext = state
-            .config_mut()
-            .options_mut()
-            .extensions
-            .get_mut::<StrataOptions>()
-            .expect("StrataOptions registered by Engine::new");
-        ext.set_as_of(value)?;
-        Ok(())
-    }
-
-    fn as_of_text(&self) -> String {
-        let state = self.ctx.state();
-        match StrataOptions::as_of_from(state.config_options()) {
-            None => "now".into(),
-            Some(us) => chrono::DateTime::from_timestamp_micros(us)
-                .map(|t| t.format("%Y-%m-%d %H:%M:%S%.f+00").to_string())
-                .unwrap_or_default(),
-        }
-    }
-
-    /// Statements Strata answers itself: `SET/SHOW/RESET strata.as_of` and `search_path`.
-    fn strata_statement(&self, ast: &DFStatement) -> Result<Option<Output>> {
-        match ast {
-            DFStatement::Statement(s) => match s.as_ref() {
-                ast::Statement::Set(Set::SingleAssignment {
-                    variable, values, ..
-                }) => {
-                    let var = variable.to_string().to_lowercase();
-                    let texts: Vec<String> = values.iter().map(value_text).collect();
-                    if var == "strata.as_of" {
-                        let v = texts
-                            .first()
-                            .map(String::as_str)
-                            .filter(|v| !v.eq_ignore_ascii_case("default"));
-                        self.set_as_of(v)?;
-                        return Ok(Some(Output::Status("SET".into())));
-                    }
-                    if var == "search_path" {
-                        self.apply_search_path(&texts)?;
-                        return Ok(Some(Output::Status("SET".into())));
-                    }
-                    Ok(None)
-                }
-                ast::Statement::ShowVariable { variable } => {
-                    let var = variable
-                        .iter()
-                        .map(|i| i.value.to_lowercase())
-                        .collect::<Vec<_>>()
-                        .join(".");
-                    let value = match var.as_str() {
-                        "strata.as_of" => self.as_of_text(),
-                        "search_path" => {
-                            format!("{}.{}", self.current_zone(), self.current_schema())
-                        }
-                        _ => return Ok(None),
-                    };
-                    Ok(Some(one_value(&var, value)?))
-                }
-                _ => Ok(None),
-            },
-            DFStatement::Reset(datafusion::sql::parser::ResetStatement::Variable(name))
-                if name.to_string().eq_ignore_ascii_case("strata.as_of") =>
-            {
-                self.set_as_of(None)?;
-                Ok(Some(Output::Status("RESET".into())))
-            }
-            _ => Ok(None),
-        }
-    }
-
-    fn apply_search_path(&self, values: &[String]) -> Result<()> {
-        for v in values.iter().flat_map(|v| v.split(',')).map(str::trim) {
-            let v = v.trim_matches('"');
-            if v.is_empty() || v == "$user" {
-                continue;
-            }
-            return match v.split_once('.') {
-                Some((z, s)) => self.set_search_path(z, s),
-                None if ZONES.contains(&v) => self.set_search_path(v, "public"),
-                None => self.set_search_path(&self.current_zone(), v),
-            };
-        }
-        Ok(())
     }
 
     async fn execute_sql(&self, ast: DFStatement) -> Result<Output> {
@@ -497,31 +386,6 @@ fn parse_one(text: String) -> Result<Statement> {
         text,
         kind: Kind::Sql(Box::new(ast)),
     })
-}
-
-/// The text of a SET value: string contents, identifier names, else the SQL.
-fn value_text(e: &ast::Expr) -> String {
-    match e {
-        ast::Expr::Value(v) => match &v.value {
-            ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
-            other => other.to_string(),
-        },
-        ast::Expr::Identifier(i) => i.value.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn one_value(name: &str, value: String) -> Result<Output> {
-    let schema = Arc::new(Schema::new(vec![Field::new(name, DataType::Utf8, false)]));
-    let batch = RecordBatch::try_new(
-        schema.clone(),
-        vec![Arc::new(StringArray::from(vec![value]))],
-    )
-    .map_err(DataFusionError::from)?;
-    let stream = futures::stream::iter(vec![Ok(batch)]);
-    Ok(Output::Rows(Box::pin(RecordBatchStreamAdapter::new(
-        schema, stream,
-    ))))
 }
 
 /// The command tag of plans without a result set.
