@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::catalog::Session;
 use datafusion::common::{DFSchema, Result, ScalarValue};
+use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder};
 use datafusion::datasource::{TableProvider, TableType};
@@ -217,22 +218,19 @@ impl TableProvider for HistoryTable {
         }
         let scan_limit = if row_filter.is_some() { None } else { limit };
 
+        // One scan per (file schema group, compression): a file source reads one of each.
+        let mut batches: Vec<((usize, FileCompressionType), Vec<&ResolvedFile>)> = vec![];
+        for f in files {
+            let key = (f.group, f.compression);
+            match batches.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, members)) => members.push(f),
+                None => batches.push((key, vec![f])),
+            }
+        }
         let mut inputs = vec![];
-        let mut keys: Vec<(usize, String)> = files
-            .iter()
-            .map(|f| (f.group, format!("{:?}", f.compression.get_variant())))
-            .collect();
-        keys.sort();
-        keys.dedup();
-        for (group, compression) in keys {
-            let members: Vec<&&ResolvedFile> = files
-                .iter()
-                .filter(|f| {
-                    f.group == group && format!("{:?}", f.compression.get_variant()) == compression
-                })
-                .collect();
+        for ((group, _), members) in &batches {
             inputs.push(
-                self.scan_group(state, group, &members, &scan_cols, scan_limit)
+                self.scan_group(state, *group, members, &scan_cols, scan_limit)
                     .await?,
             );
         }
@@ -268,7 +266,7 @@ impl HistoryTable {
         &self,
         state: &dyn Session,
         group: usize,
-        files: &[&&ResolvedFile],
+        files: &[&ResolvedFile],
         cols: &[usize],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
