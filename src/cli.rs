@@ -39,6 +39,52 @@ pub struct Cli {
     /// Print only results and errors: no banner, notices, status tags or row counts.
     #[arg(short, long)]
     pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command_: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Serve the lake over the PostgreSQL wire protocol (psql, JDBC, BI tools).
+    Serve(ServeArgs),
+    /// Read a password (from stdin) and print the SCRAM-SHA-256 verifier for strata.toml.
+    Password,
+}
+
+/// `strata serve`: flags override `[server]` in the lake's strata.toml.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Lake root (as for the REPL); defaults to STRATA_LAKE, then the sample lake.
+    #[arg(long, env = "STRATA_LAKE", value_name = "URI")]
+    pub lake: Option<String>,
+    /// Address to listen on [default: 127.0.0.1:5433]; port 0 picks a free one.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub listen: Option<String>,
+    /// TLS certificate chain (PEM); with --tls-key, clients may use sslmode=require.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Refuse connections that do not use TLS.
+    #[arg(long)]
+    pub require_tls: bool,
+    /// Most clients connected at once [default: 100]; more are refused with SQLSTATE 53300.
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Close sessions idle this long, e.g. 10min, 30s; 0 = never [default: 10min].
+    #[arg(long, value_name = "DURATION")]
+    pub idle_timeout: Option<String>,
+    /// Longest a statement may run, e.g. 5min; 0 = no limit; clients may SET a lower one.
+    #[arg(long, value_name = "DURATION")]
+    pub statement_timeout: Option<String>,
+    /// Memory per query, e.g. 2GB; sorts and aggregations spill to disk beyond it [default: 2GB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub query_memory_limit: Option<usize>,
+    /// Threads that run queries [default: the number of cores].
+    #[arg(long, value_name = "N")]
+    pub query_threads: Option<usize>,
 }
 
 /// How result sets are written.

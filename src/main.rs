@@ -6,6 +6,7 @@ mod print;
 mod progress;
 mod repl;
 mod script;
+mod server;
 mod shell;
 
 use anyhow::{Context as _, Result};
@@ -29,6 +30,11 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli, inputs: Vec<Input>) -> Result<ExitCode> {
+    match &cli.command_ {
+        Some(cli::Command::Password) => return password(),
+        Some(cli::Command::Serve(args)) => return serve(&cli, args.clone()),
+        None => {}
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -79,6 +85,67 @@ fn run(cli: Cli, inputs: Vec<Input>) -> Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// `strata password`: one line from stdin (no echo on a terminal) to a SCRAM verifier.
+fn password() -> Result<ExitCode> {
+    let mut line = String::new();
+    if std::io::stdin().is_terminal() {
+        eprint!("Password: ");
+        line = rustyline::DefaultEditor::new()?.readline("")?;
+    } else {
+        std::io::stdin().read_line(&mut line).context("cannot read the password")?;
+    }
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        anyhow::bail!("empty password");
+    }
+    println!("{}", server::scram::make_verifier(password));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `strata serve`: logs to stderr (RUST_LOG, default info) and serves until SIGTERM/Ctrl-C.
+fn serve(cli: &Cli, args: cli::ServeArgs) -> Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    // Sockets need little CPU: two threads keep them responsive while queries run on their own
+    // runtime (see server::exec).
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("strata-io")
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async {
+        let uri = lake_uri(args.lake.as_deref().or(cli.lake.as_deref()), cli.quiet)?;
+        let lake = Lake::open(&uri).await?;
+        let opts = server::options(&lake, &args)?;
+        server::serve(lake, opts).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The lake to open: the given URI, or the built-in sample lake (created on first use).
+fn lake_uri(given: Option<&str>, quiet: bool) -> Result<String> {
+    Ok(match given.filter(|u| !u.trim().is_empty()) {
+        Some(uri) => uri.to_string(),
+        None => {
+            let path = strata_catalog::sample::ensure_sample_lake()
+                .context("cannot create the built-in sample lake")?;
+            if !quiet {
+                eprintln!(
+                    "No --lake or STRATA_LAKE given: using the built-in sample lake at {}",
+                    path.display()
+                );
+            }
+            path.to_string_lossy().into_owned()
+        }
+    })
 }
 
 /// Opens the lake named by --lake / STRATA_LAKE, or the built-in sample lake, and a session.

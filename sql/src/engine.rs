@@ -56,6 +56,11 @@ impl Engine {
         })
     }
 
+    /// The state every session starts from.
+    pub fn template(&self) -> &SessionState {
+        &self.template
+    }
+
     pub fn lake(&self) -> &Arc<Lake> {
         &self.lake
     }

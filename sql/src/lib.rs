@@ -2,6 +2,7 @@
 //! `strata.as_of`, `REFRESH`, time-travel clauses) handled before DataFusion plans the rest.
 
 mod dialect;
+pub mod pg;
 mod engine;
 mod session;
 mod settings;
@@ -11,7 +12,7 @@ mod travel;
 
 pub use dialect::StrataDialect;
 pub use engine::Engine;
-pub use session::{Output, ScanProgress, Session, SessionOptions, Statement};
+pub use session::{Described, Output, ScanProgress, Session, SessionOptions, Statement};
 pub use strata_catalog::{Lake, ZONES};
 
 /// Errors of the SQL layer. DataFusion's own errors pass through unchanged so callers can map
@@ -28,6 +29,12 @@ pub enum SqlError {
     /// A name that does not exist, with the closest existing one when there is one.
     #[error("{message}")]
     NotFound { message: String },
+    /// Refused: the user may not read that zone, or a remote session may not do that.
+    #[error("permission denied: {0}")]
+    Denied(String),
+    /// A Postgres-session error with its SQLSTATE.
+    #[error("{message}")]
+    Pg { code: &'static str, message: String },
 }
 
 pub type Result<T, E = SqlError> = std::result::Result<T, E>;

@@ -6,6 +6,7 @@ use crate::split::split_statements;
 use crate::travel;
 use crate::{dialect::StrataDialect, suggest, Result, SqlError};
 use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::DataType;
 use datafusion::error::DataFusionError;
 use datafusion::execution::session_state::SessionState;
 use datafusion::execution::SendableRecordBatchStream;
@@ -40,6 +41,10 @@ pub struct Statement {
 enum Kind {
     Refresh,
     Sql(Box<DFStatement>),
+    /// `COPY … TO STDOUT` (Postgres sessions): the query and how to write its rows.
+    CopyOut(Box<DFStatement>, crate::pg::CopyOptions),
+    /// A statement accepted without effect (LISTEN/UNLISTEN on a lake without notifications).
+    Accepted(String),
 }
 
 impl std::fmt::Display for Statement {
@@ -54,6 +59,11 @@ pub enum Output {
     Rows(SendableRecordBatchStream),
     /// A statement without a result set: its command tag, e.g. `SET`.
     Status(String),
+    /// `COPY … TO STDOUT`: rows to write in the given format.
+    CopyOut {
+        rows: SendableRecordBatchStream,
+        options: crate::pg::CopyOptions,
+    },
 }
 
 /// A SQL session over a lake: current zone and schema, settings such as `strata.as_of`.
@@ -62,6 +72,8 @@ pub struct Session {
     pub(crate) lake: Arc<Lake>,
     /// The physical plan of the latest result set, for [`Session::scan_progress`].
     running: std::sync::Mutex<Option<Arc<dyn ExecutionPlan>>>,
+    /// Postgres compatibility, for sessions the server creates.
+    pub(crate) pg: Option<Arc<crate::pg::PgState>>,
 }
 
 /// How much the latest query has read so far, from its scans' metrics.
@@ -83,6 +95,7 @@ impl Session {
             ctx: SessionContext::new_with_state(state),
             lake,
             running: Default::default(),
+            pg: None,
         };
         if as_of.is_some() {
             session.set_as_of(as_of)?;
@@ -107,7 +120,10 @@ impl Session {
     /// Splits SQL text into statements and parses each.
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
         let pieces = split_statements(sql).map_err(SqlError::Syntax)?;
-        pieces.into_iter().map(parse_one).collect()
+        match &self.pg {
+            Some(pg) => pieces.into_iter().map(|p| parse_pg(pg, p)).collect(),
+            None => pieces.into_iter().map(parse_one).collect(),
+        }
     }
 
     /// Runs one statement. A result set streams; nothing is collected here.
@@ -118,8 +134,90 @@ impl Session {
                 self.lake.refresh().await?;
                 Ok(Output::Status("REFRESH".into()))
             }
-            Kind::Sql(ast) => self.execute_sql((**ast).clone()).await,
+            Kind::Sql(ast) => self.execute_sql((**ast).clone(), None).await,
+            Kind::Accepted(tag) => Ok(Output::Status(tag.clone())),
+            Kind::CopyOut(query, options) => {
+                match self.execute_sql((**query).clone(), None).await? {
+                    Output::Rows(rows) => Ok(Output::CopyOut {
+                        rows,
+                        options: options.clone(),
+                    }),
+                    _ => Err(SqlError::Syntax("COPY needs a query".into())),
+                }
+            }
         }
+    }
+
+    /// Runs one statement with values for its `$n` parameters (the extended protocol's Bind).
+    pub async fn execute_with_params(
+        &self,
+        stmt: &Statement,
+        params: datafusion::common::ParamValues,
+    ) -> Result<Output> {
+        match &stmt.kind {
+            Kind::Sql(ast) => {
+                self.lake.refresh_if_stale().await?;
+                self.execute_sql((**ast).clone(), Some(params)).await
+            }
+            _ => self.execute(stmt).await,
+        }
+    }
+
+    /// The result columns and parameter types of a statement, without running it; None for
+    /// statements without a result set (or whose columns are only known once run, like FETCH).
+    pub async fn describe(&self, stmt: &Statement) -> Result<Described> {
+        let ast = match &stmt.kind {
+            Kind::Sql(ast) => ast,
+            Kind::CopyOut(..) | Kind::Refresh | Kind::Accepted(_) => {
+                return Ok(Described::default())
+            }
+        };
+        if let DFStatement::Statement(s) = ast.as_ref() {
+            match s.as_ref() {
+                ast::Statement::ShowVariable { variable } => {
+                    let name = variable
+                        .iter()
+                        .map(|i| i.value.to_lowercase())
+                        .collect::<Vec<_>>()
+                        .join(".");
+                    let fields = if name == "all" {
+                        vec![
+                            datafusion::arrow::datatypes::Field::new("name", DataType::Utf8, false),
+                            datafusion::arrow::datatypes::Field::new("setting", DataType::Utf8, false),
+                        ]
+                    } else {
+                        vec![datafusion::arrow::datatypes::Field::new(name, DataType::Utf8, false)]
+                    };
+                    return Ok(Described {
+                        schema: Some(Arc::new(datafusion::arrow::datatypes::Schema::new(fields))),
+                        params: vec![],
+                    });
+                }
+                ast::Statement::Query(_) | ast::Statement::Explain { .. } => {}
+                ast::Statement::ShowTables { .. } | ast::Statement::ShowColumns { .. } => {}
+                _ => return Ok(Described::default()),
+            }
+        } else if !matches!(ast.as_ref(), DFStatement::Explain(_)) {
+            return Ok(Described::default());
+        }
+        let (plan, _) = self.plan((**ast).clone()).await?;
+        let types = plan.get_parameter_types()?;
+        let mut params: Vec<(usize, Option<DataType>)> = types
+            .into_iter()
+            .filter_map(|(k, v)| k.trim_start_matches('$').parse().ok().map(|i| (i, v)))
+            .collect();
+        params.sort_by_key(|(i, _)| *i);
+        let count = params.last().map(|(i, _)| *i).unwrap_or(0);
+        let mut ordered = vec![None; count];
+        for (i, t) in params {
+            if i >= 1 {
+                ordered[i - 1] = t;
+            }
+        }
+        Ok(Described {
+            schema: Some(Arc::new(plan.schema().as_arrow().clone())),
+            params: ordered,
+        })
     }
 
     /// Parses and runs `sql` (one statement or several; all but the last must succeed) and
@@ -146,7 +244,7 @@ impl Session {
             Kind::Sql(ast) => {
                 if let Some(out) = self.strata_statement(ast)? {
                     return Ok(match out {
-                        Output::Status(_) => self.ctx.read_empty()?,
+                        Output::Status(_) | Output::CopyOut { .. } => self.ctx.read_empty()?,
                         Output::Rows(r) => {
                             // SHOW answers are one small row: materialising it is fine.
                             let schema = r.schema();
@@ -159,6 +257,10 @@ impl Session {
                 let (plan, _) = self.plan((**ast).clone()).await?;
                 Ok(self.ctx.execute_logical_plan(plan).await?)
             }
+            Kind::Accepted(_) => Ok(self.ctx.read_empty()?),
+            Kind::CopyOut(..) => Err(SqlError::Syntax(
+                "COPY … TO STDOUT is for Postgres clients; use the query itself".into(),
+            )),
         }
     }
 
@@ -208,11 +310,23 @@ impl Session {
             .clone()
     }
 
-    async fn execute_sql(&self, ast: DFStatement) -> Result<Output> {
+    pub(crate) async fn execute_sql(
+        &self,
+        mut ast: DFStatement,
+        params: Option<datafusion::common::ParamValues>,
+    ) -> Result<Output> {
+        if let Some(pg) = &self.pg {
+            if let Some(out) = Box::pin(self.pg_statement(pg, &mut ast)).await? {
+                return Ok(out);
+            }
+        }
         if let Some(out) = self.strata_statement(&ast)? {
             return Ok(out);
         }
-        let (plan, tables) = self.plan(ast).await?;
+        let (mut plan, tables) = self.plan(ast).await?;
+        if let Some(params) = params {
+            plan = plan.with_param_values(params)?;
+        }
         let tag = status_tag(&plan);
         let df = self
             .ctx
@@ -352,6 +466,86 @@ fn explain_stream_errors(
         }
     });
     Box::pin(RecordBatchStreamAdapter::new(schema, explained))
+}
+
+/// What [`Session::describe`] knows before running a statement.
+#[derive(Debug, Clone, Default)]
+pub struct Described {
+    /// The result columns; None for statements without a result set.
+    pub schema: Option<datafusion::arrow::datatypes::SchemaRef>,
+    /// The types of `$1`, `$2`…, where the plan determines them.
+    pub params: Vec<Option<DataType>>,
+}
+
+/// Parses one statement of a Postgres session: the client catalog queries psql, JDBC and BI
+/// tools send are rewritten into forms DataFusion plans (datafusion-pg-catalog's rules), and
+/// `COPY … TO STDOUT` and LISTEN/UNLISTEN are recognised.
+fn parse_pg(pg: &crate::pg::PgState, text: String) -> Result<Statement> {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .take(2)
+        .map(|w| w.trim_end_matches(';').to_ascii_uppercase())
+        .collect();
+    match words.first().map(String::as_str) {
+        Some(w @ ("LISTEN" | "UNLISTEN" | "NOTIFY")) => {
+            return Ok(Statement {
+                kind: Kind::Accepted(w.to_string()),
+                text,
+            })
+        }
+        Some("COPY") => {
+            let dialect = StrataDialect::default();
+            if let Ok(mut stmts) =
+                datafusion::sql::sqlparser::parser::Parser::parse_sql(&dialect, &text)
+            {
+                if let Some(found) = stmts.pop().as_ref().and_then(crate::pg::copy_to_stdout) {
+                    let (query, options) = found?;
+                    return Ok(Statement {
+                        kind: Kind::CopyOut(
+                            Box::new(DFStatement::Statement(Box::new(pg.parser.rewrite(query)))),
+                            options,
+                        ),
+                        text,
+                    });
+                }
+            }
+        }
+        _ => {}
+    }
+    let ours = parse_one(text.clone());
+    let plain = match &ours {
+        Ok(Statement {
+            kind: Kind::Sql(ast),
+            ..
+        }) => matches!(ast.as_ref(), DFStatement::Statement(_)),
+        Ok(_) => false,
+        Err(_) => true,
+    };
+    if !plain {
+        return ours;
+    }
+    // The rewriting parser speaks plain PostgreSQL; Strata's own syntax (time travel) fails
+    // there and keeps Strata's parse, rewritten by the same rules.
+    match pg.parser.parse(&text) {
+        Ok(mut stmts) if stmts.len() == 1 => {
+            let mut s = stmts.pop().expect("one statement");
+            crate::pg::rewrite(&mut s);
+            Ok(Statement {
+                kind: Kind::Sql(Box::new(DFStatement::Statement(Box::new(s)))),
+                text,
+            })
+        }
+        _ => {
+            let mut stmt = ours?;
+            if let Kind::Sql(ast) = &mut stmt.kind {
+                if let DFStatement::Statement(s) = ast.as_mut() {
+                    **s = pg.parser.rewrite((**s).clone());
+                    crate::pg::rewrite(s);
+                }
+            }
+            Ok(stmt)
+        }
+    }
 }
 
 fn parse_one(text: String) -> Result<Statement> {

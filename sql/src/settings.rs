@@ -124,7 +124,7 @@ impl Session {
 }
 
 /// The text of a SET value: string contents, identifier names, else the SQL.
-fn value_text(e: &ast::Expr) -> String {
+pub(crate) fn value_text(e: &ast::Expr) -> String {
     match e {
         ast::Expr::Value(v) => match &v.value {
             ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
@@ -135,7 +135,7 @@ fn value_text(e: &ast::Expr) -> String {
     }
 }
 
-fn one_value(name: &str, value: String) -> Result<Output> {
+pub(crate) fn one_value(name: &str, value: String) -> Result<Output> {
     let schema = Arc::new(Schema::new(vec![Field::new(name, DataType::Utf8, false)]));
     let batch = RecordBatch::try_new(
         schema.clone(),

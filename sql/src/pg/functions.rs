@@ -1,0 +1,198 @@
+//! Postgres functions that depend on the session (`version()`, `current_setting`, `set_config`,
+//! `current_database`, `current_schema`, `session_user`) and the catalog helpers clients call
+//! that Strata has no data for (`obj_description` and friends return NULL, as for an object
+//! without a comment).
+use super::settings::Settings;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
+use datafusion::config::ConfigOptions;
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use datafusion::prelude::SessionContext;
+use std::sync::Arc;
+
+/// What `version()` answers. Clients parse it: SQLAlchemy and Superset need `PostgreSQL <major>.`
+/// at the start, so Strata's own name comes after.
+pub fn version_string() -> String {
+    format!(
+        "PostgreSQL {} (Strata {}) on {}-unknown-linux-gnu, compiled by rustc, 64-bit",
+        super::SERVER_VERSION,
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::ARCH
+    )
+}
+
+type Body = dyn Fn(&[ScalarValue], &ConfigOptions) -> Result<ScalarValue> + Send + Sync;
+
+/// A scalar function evaluated value by value from the session's state; the catalog queries
+/// that call these run over a few rows, so per-row evaluation is cheap enough.
+struct SessionFn {
+    name: &'static str,
+    signature: Signature,
+    returns: DataType,
+    arity: std::ops::RangeInclusive<usize>,
+    body: Arc<Body>,
+}
+
+impl std::fmt::Debug for SessionFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl PartialEq for SessionFn {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && Arc::ptr_eq(&self.body, &other.body)
+    }
+}
+impl Eq for SessionFn {}
+impl std::hash::Hash for SessionFn {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state)
+    }
+}
+
+impl ScalarUDFImpl for SessionFn {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        if !self.arity.contains(&args.len()) {
+            return plan_err!(
+                "function {}() takes {:?} arguments, not {}",
+                self.name,
+                self.arity,
+                args.len()
+            );
+        }
+        Ok(self.returns.clone())
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let all_scalar = args
+            .args
+            .iter()
+            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        if all_scalar {
+            let values: Vec<ScalarValue> = args
+                .args
+                .iter()
+                .map(|a| match a {
+                    ColumnarValue::Scalar(s) => s.clone(),
+                    ColumnarValue::Array(_) => unreachable!(),
+                })
+                .collect();
+            return Ok(ColumnarValue::Scalar(
+                (self.body)(&values, &args.config_options)?.cast_to(&self.returns)?,
+            ));
+        }
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let mut out = Vec::with_capacity(args.number_rows);
+        for row in 0..args.number_rows {
+            let values = arrays
+                .iter()
+                .map(|a| ScalarValue::try_from_array(a, row))
+                .collect::<Result<Vec<_>>>()?;
+            out.push((self.body)(&values, &args.config_options)?.cast_to(&self.returns)?);
+        }
+        Ok(ColumnarValue::Array(ScalarValue::iter_to_array(out)?))
+    }
+}
+
+fn udf(
+    name: &'static str,
+    arity: std::ops::RangeInclusive<usize>,
+    returns: DataType,
+    body: impl Fn(&[ScalarValue], &ConfigOptions) -> Result<ScalarValue> + Send + Sync + 'static,
+) -> ScalarUDF {
+    let signature = if *arity.end() == 0 {
+        Signature::nullary(Volatility::Stable)
+    } else {
+        Signature::variadic_any(Volatility::Stable)
+    };
+    ScalarUDF::new_from_impl(SessionFn {
+        name,
+        signature,
+        returns,
+        arity,
+        body: Arc::new(body),
+    })
+}
+
+fn text(v: &ScalarValue) -> Option<String> {
+    match v {
+        ScalarValue::Utf8(s) | ScalarValue::LargeUtf8(s) | ScalarValue::Utf8View(s) => s.clone(),
+        ScalarValue::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+fn utf8(s: impl Into<String>) -> ScalarValue {
+    ScalarValue::Utf8(Some(s.into()))
+}
+
+/// Registers the session-dependent functions on a session's context.
+pub(crate) fn register(ctx: &SessionContext, settings: &Arc<Settings>, user: &str) {
+    ctx.register_udf(udf("version", 0..=0, DataType::Utf8, |_, _| {
+        Ok(utf8(version_string()))
+    }));
+    let s = settings.clone();
+    ctx.register_udf(udf(
+        "current_setting",
+        1..=2,
+        DataType::Utf8,
+        move |args, config| {
+            let Some(name) = text(&args[0]) else {
+                return Ok(ScalarValue::Utf8(None));
+            };
+            let missing_ok = matches!(args.get(1), Some(ScalarValue::Boolean(Some(true))));
+            match s.show(&name, config) {
+                Some(v) => Ok(utf8(v)),
+                None if missing_ok => Ok(ScalarValue::Utf8(None)),
+                None => exec_err!("unrecognized configuration parameter \"{name}\""),
+            }
+        },
+    ));
+    let s = settings.clone();
+    ctx.register_udf(udf("set_config", 3..=3, DataType::Utf8, move |args, _| {
+        let (Some(name), value) = (text(&args[0]), text(&args[1])) else {
+            return exec_err!("set_config: the setting name must not be NULL");
+        };
+        let value = value.unwrap_or_default();
+        s.set(&name, &value);
+        Ok(utf8(value))
+    }));
+    ctx.register_udf(udf("current_database", 0..=0, DataType::Utf8, |_, c| {
+        Ok(utf8(c.catalog.default_catalog.clone()))
+    }));
+    ctx.register_udf(udf("current_schema", 0..=0, DataType::Utf8, |_, c| {
+        Ok(utf8(c.catalog.default_schema.clone()))
+    }));
+    for name in ["session_user", "current_user", "current_role", "user"] {
+        let user = user.to_string();
+        ctx.register_udf(udf(name, 0..=0, DataType::Utf8, move |_, _| {
+            Ok(utf8(user.clone()))
+        }));
+    }
+    // Comments: Strata has none in pg_description, so these answer NULL like PostgreSQL does
+    // for an object without a comment.
+    for (name, arity) in [
+        ("obj_description", 1..=2),
+        ("col_description", 2..=2),
+        ("shobj_description", 2..=2),
+        ("pg_get_indexdef", 1..=3),
+        ("pg_get_viewdef", 1..=2),
+        ("pg_get_triggerdef", 1..=2),
+        ("pg_get_functiondef", 1..=1),
+    ] {
+        ctx.register_udf(udf(name, arity, DataType::Utf8, |_, _| {
+            Ok(ScalarValue::Utf8(None))
+        }));
+    }
+    ctx.register_udf(udf("txid_current", 0..=0, DataType::Int64, |_, _| {
+        Ok(ScalarValue::Int64(Some(1)))
+    }));
+}

@@ -1,0 +1,504 @@
+//! One client connection: its session, the simple query protocol (several statements per
+//! message, run one after another, each streamed before the next starts) and the extended one
+//! (Parse/Bind/Describe/Execute with parameters, binary results, row limits answered with
+//! PortalSuspended, which pgwire's portal store handles).
+use super::encode;
+use super::exec::{deadline_after, BatchStream, QueryError, Ran, Stopper};
+use super::startup::AuthStage;
+use super::{error_info, Shared};
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use futures::{Sink, SinkExt, StreamExt};
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::{send_query_response, send_ready_for_query, ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{
+    CopyResponse, DescribePortalResponse, DescribeStatementResponse, FieldInfo, QueryResponse, Response, Tag,
+};
+use pgwire::api::stmt::{QueryParser, StoredStatement};
+use pgwire::api::store::PortalStore;
+use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, Type};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::copy::{CopyDone, CopyOutResponse};
+use pgwire::messages::response::{EmptyQueryResponse, TransactionStatus};
+use pgwire::messages::simplequery::Query;
+use pgwire::messages::PgWireBackendMessage;
+use std::fmt::Debug;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+use strata_sql::{Described, Session, Statement};
+use tokio::sync::watch;
+
+pub struct Conn {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) peer: SocketAddr,
+    pub(crate) session: Arc<OnceLock<Arc<Session>>>,
+    pub(crate) user: Mutex<String>,
+    pub(crate) auth: Mutex<AuthStage>,
+    parser: Arc<StmtParser>,
+    cancel: watch::Sender<u64>,
+    pid: Mutex<Option<i32>>,
+    /// For the idle timeout: when the client last sent a query, and whether one is running.
+    pub(crate) last_active: AtomicU64,
+    pub(crate) busy: AtomicBool,
+}
+
+impl Conn {
+    pub fn new(shared: Arc<Shared>, peer: SocketAddr) -> Conn {
+        let session = Arc::new(OnceLock::new());
+        Conn {
+            parser: Arc::new(StmtParser {
+                session: session.clone(),
+            }),
+            shared,
+            peer,
+            session,
+            user: Mutex::new(String::new()),
+            auth: Mutex::new(AuthStage::None),
+            cancel: watch::channel(0).0,
+            pid: Mutex::new(None),
+            last_active: AtomicU64::new(0),
+            busy: AtomicBool::new(false),
+        }
+    }
+
+    /// Makes this connection cancellable by (pid, secret) from a CancelRequest.
+    pub(crate) fn register(&self, pid: i32, secret: i32) {
+        *self.pid.lock().expect("pid lock") = Some(pid);
+        self.shared
+            .cancels
+            .lock()
+            .expect("cancel registry")
+            .insert(pid, (secret, self.cancel.clone()));
+    }
+
+    fn session(&self) -> PgWireResult<Arc<Session>> {
+        self.session
+            .get()
+            .cloned()
+            .ok_or_else(|| super::fatal("08P01", "query before authentication"))
+    }
+
+    fn touch(&self) {
+        self.last_active.store(self.shared.clock_ms(), Ordering::Relaxed);
+    }
+
+    fn stopper(&self, session: &Session) -> Stopper {
+        let timeout = session
+            .pg_settings()
+            .map(|s| s.statement_timeout_ms())
+            .unwrap_or(0);
+        Stopper {
+            cancel: self.cancel.subscribe(),
+            shutdown: self.shared.shutdown.subscribe(),
+            deadline: deadline_after(timeout),
+        }
+    }
+
+    async fn run(
+        &self,
+        session: &Arc<Session>,
+        stmt: &Statement,
+        params: Option<datafusion::common::ParamValues>,
+    ) -> Result<Ran, QueryError> {
+        self.shared
+            .exec
+            .run(session.clone(), stmt.clone(), params, self.stopper(session))
+            .await
+    }
+
+    fn log(&self, session: &Session, stmt: &Statement, started: Instant, rows: usize, outcome: &str) {
+        tracing::info!(
+            target: "strata::query",
+            user = %self.user.lock().expect("user lock"),
+            zone = %session.current_zone(),
+            ms = started.elapsed().as_millis() as u64,
+            rows,
+            outcome,
+            sql = %truncate(&stmt.to_string(), 200),
+        );
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(pid) = *self.pid.lock().expect("pid lock") {
+            self.shared.cancels.lock().expect("cancel registry").remove(&pid);
+        }
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s,
+    }
+}
+
+/// The tag of a result set's CommandComplete, by the statement's first word.
+fn rows_tag(stmt: &Statement) -> &'static str {
+    let text = stmt.to_string();
+    let first = text
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches('(')
+        .to_ascii_uppercase();
+    match first.as_str() {
+        "FETCH" => "FETCH",
+        "SHOW" => "SHOW",
+        "EXPLAIN" => "EXPLAIN",
+        _ => "SELECT",
+    }
+}
+
+fn transaction_after(tag: &str, status: TransactionStatus) -> TransactionStatus {
+    match tag {
+        "BEGIN" => TransactionStatus::Transaction,
+        "COMMIT" | "ROLLBACK" => TransactionStatus::Idle,
+        _ => status,
+    }
+}
+
+/// Batches as pgwire wants them, errors carrying their SQLSTATE.
+fn pg_batches(
+    stream: BatchStream,
+    counter: Arc<AtomicUsize>,
+) -> impl futures::Stream<Item = PgWireResult<datafusion::arrow::array::RecordBatch>> + Send + 'static {
+    stream.map(move |b| match b {
+        Ok(b) => {
+            counter.fetch_add(b.num_rows(), Ordering::Relaxed);
+            Ok(b)
+        }
+        Err(e) => Err(PgWireError::UserError(Box::new(error_info(&e)))),
+    })
+}
+
+fn query_response(stream: BatchStream, format: &Format, tag: &str, counter: Arc<AtomicUsize>) -> QueryResponse {
+    let schema: SchemaRef = stream.schema.clone();
+    let fields = Arc::new(encode::fields(&schema, format));
+    let rows = encode::data_rows(pg_batches(stream, counter), schema, fields.clone());
+    let mut resp = QueryResponse::new(fields, rows);
+    resp.set_command_tag(tag);
+    resp
+}
+
+#[async_trait]
+impl SimpleQueryHandler for Conn {
+    async fn on_query<C>(&self, client: &mut C, query: Query) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            return Err(PgWireError::NotReadyForQuery);
+        }
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        self.busy.store(true, Ordering::Relaxed);
+        let mut status = client.transaction_status();
+        let result = self.simple(client, &query.query, &mut status).await;
+        self.busy.store(false, Ordering::Relaxed);
+        self.touch();
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        client.set_transaction_status(status);
+        result?;
+        send_ready_for_query(client, status).await
+    }
+
+    async fn do_query<C>(&self, _client: &mut C, _query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        unreachable!("on_query runs simple queries itself")
+    }
+}
+
+impl Conn {
+    /// Runs the statements of one Query message in order. Errors a statement raises go to the
+    /// client and end the message; only a broken connection is returned.
+    async fn simple<C>(&self, client: &mut C, text: &str, status: &mut TransactionStatus) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let session = self.session()?;
+        let stmts = match session.parse(text) {
+            Ok(s) => s,
+            Err(e) => return self.send_error(client, error_info(&QueryError::Sql(e)), status).await,
+        };
+        if stmts.is_empty() {
+            client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
+            return Ok(());
+        }
+        for stmt in &stmts {
+            if *status == TransactionStatus::Error && !ends_transaction(stmt) {
+                let info = pgwire::error::ErrorInfo::new(
+                    "ERROR".into(),
+                    "25P02".into(),
+                    "current transaction is aborted, commands ignored until end of transaction block".into(),
+                );
+                return self.send_error(client, info, status).await;
+            }
+            let started = Instant::now();
+            let ran = match self.run(&session, stmt, None).await {
+                Ok(r) => r,
+                Err(e) => {
+                    self.log(&session, stmt, started, 0, "error");
+                    return self.send_error(client, error_info(&e), status).await;
+                }
+            };
+            let counter = Arc::new(AtomicUsize::new(0));
+            let sent = match ran {
+                Ran::Status(tag) => {
+                    *status = transaction_after(&tag, *status);
+                    client
+                        .feed(PgWireBackendMessage::CommandComplete(Tag::new(&tag).into()))
+                        .await
+                        .map_err(Into::into)
+                }
+                Ran::Rows(stream) => {
+                    let resp = query_response(stream, &Format::UnifiedText, rows_tag(stmt), counter.clone());
+                    send_query_response(client, resp, true).await
+                }
+                Ran::CopyOut(stream, options) => self.copy_out(client, stream, &options, counter.clone()).await,
+            };
+            let rows = counter.load(Ordering::Relaxed);
+            match sent {
+                Ok(()) => self.log(&session, stmt, started, rows, "ok"),
+                Err(PgWireError::UserError(info)) => {
+                    self.log(&session, stmt, started, rows, "error");
+                    return self.send_error(client, *info, status).await;
+                }
+                Err(other) => {
+                    self.log(&session, stmt, started, rows, "disconnected");
+                    return Err(other);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn send_error<C>(&self, client: &mut C, info: pgwire::error::ErrorInfo, status: &mut TransactionStatus) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if *status == TransactionStatus::Transaction {
+            *status = TransactionStatus::Error;
+        }
+        let fatal = info.is_fatal();
+        client.feed(PgWireBackendMessage::ErrorResponse(info.into())).await?;
+        if fatal {
+            client.flush().await?;
+            return Err(PgWireError::IoError(std::io::Error::other("connection terminated")));
+        }
+        Ok(())
+    }
+
+    /// COPY … TO STDOUT: CopyOutResponse, one CopyData per row, CopyDone, CommandComplete. An
+    /// error mid-copy is an ErrorResponse (the backend never sends CopyFail).
+    async fn copy_out<C>(
+        &self,
+        client: &mut C,
+        stream: BatchStream,
+        options: &strata_sql::pg::CopyOptions,
+        counter: Arc<AtomicUsize>,
+    ) -> PgWireResult<()>
+    where
+        C: Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let schema = stream.schema.clone();
+        let columns = schema.fields().len();
+        let format: i8 = if options.format == strata_sql::pg::CopyFormat::Binary { 1 } else { 0 };
+        let mut data = Box::pin(encode::copy_data(pg_batches(stream, counter.clone()), schema, options));
+        client
+            .send(PgWireBackendMessage::CopyOutResponse(CopyOutResponse::new(
+                format,
+                columns as i16,
+                vec![format as i16; columns],
+            )))
+            .await?;
+        while let Some(chunk) = data.next().await {
+            client.feed(PgWireBackendMessage::CopyData(chunk?)).await?;
+        }
+        if format == 1 {
+            client
+                .feed(PgWireBackendMessage::CopyData(pgwire::api::results::CopyEncoder::finish_copy_binary()))
+                .await?;
+        }
+        client.feed(PgWireBackendMessage::CopyDone(CopyDone::new())).await?;
+        let tag = Tag::new("COPY").with_rows(counter.load(Ordering::Relaxed));
+        client.feed(PgWireBackendMessage::CommandComplete(tag.into())).await?;
+        Ok(())
+    }
+}
+
+fn ends_transaction(stmt: &Statement) -> bool {
+    let first = stmt.to_string().split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+    matches!(first.trim_end_matches(';'), "ROLLBACK" | "COMMIT" | "END" | "ABORT")
+}
+
+/// A statement prepared by Parse: the parsed statement and what planning it told us.
+#[derive(Clone)]
+pub struct Prepared {
+    stmt: Statement,
+    described: Described,
+}
+
+pub struct StmtParser {
+    session: Arc<OnceLock<Arc<Session>>>,
+}
+
+fn param_type(dt: &Option<datafusion::arrow::datatypes::DataType>) -> Type {
+    dt.as_ref()
+        .and_then(|t| arrow_pg::datatypes::into_pg_type(t).ok())
+        .unwrap_or(Type::TEXT)
+}
+
+#[async_trait]
+impl QueryParser for StmtParser {
+    type Statement = Prepared;
+
+    async fn parse_sql<C>(&self, _client: &C, sql: &str, _types: &[Option<Type>]) -> PgWireResult<Option<Prepared>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let session = self
+            .session
+            .get()
+            .cloned()
+            .ok_or_else(|| super::fatal("08P01", "Parse before authentication"))?;
+        let to_pg = |e: strata_sql::SqlError| PgWireError::UserError(Box::new(error_info(&QueryError::Sql(e))));
+        let mut stmts = session.parse(sql).map_err(to_pg)?;
+        if stmts.len() > 1 {
+            return Err(PgWireError::UserError(Box::new(pgwire::error::ErrorInfo::new(
+                "ERROR".into(),
+                "42601".into(),
+                "cannot insert multiple commands into a prepared statement".into(),
+            ))));
+        }
+        let Some(stmt) = stmts.pop() else { return Ok(None) };
+        let described = session.describe(&stmt).await.map_err(to_pg)?;
+        Ok(Some(Prepared { stmt, described }))
+    }
+
+    fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
+        Ok(stmt.described.params.iter().map(param_type).collect())
+    }
+
+    fn get_result_schema(&self, stmt: &Prepared, format: Option<&Format>) -> PgWireResult<Vec<FieldInfo>> {
+        Ok(match &stmt.described.schema {
+            Some(s) => encode::fields(s, format.unwrap_or(&Format::UnifiedText)),
+            None => vec![],
+        })
+    }
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for Conn {
+    type Statement = Prepared;
+    type QueryParser = StmtParser;
+
+    fn query_parser(&self) -> Arc<StmtParser> {
+        self.parser.clone()
+    }
+
+    async fn do_describe_statement<C>(&self, _client: &mut C, target: &StoredStatement<Prepared>) -> PgWireResult<DescribeStatementResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let ours = &target.statement.described;
+        // The types the client declared in Parse win; the plan fills in the rest.
+        let count = ours.params.len().max(target.parameter_types.len());
+        let params = (0..count)
+            .map(|i| match target.parameter_types.get(i) {
+                Some(Some(t)) if *t != Type::UNKNOWN => t.clone(),
+                _ => ours.params.get(i).map(param_type).unwrap_or(Type::TEXT),
+            })
+            .collect();
+        let fields = match &ours.schema {
+            Some(s) => encode::fields(s, &Format::UnifiedText),
+            None => vec![],
+        };
+        Ok(DescribeStatementResponse::new(params, fields))
+    }
+
+    async fn do_describe_portal<C>(&self, _client: &mut C, portal: &Portal<Prepared>) -> PgWireResult<DescribePortalResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        Ok(DescribePortalResponse::new(match &portal.statement.statement.described.schema {
+            Some(s) => encode::fields(s, &portal.result_column_format),
+            None => vec![],
+        }))
+    }
+
+    async fn do_query<C>(&self, client: &mut C, portal: &Portal<Prepared>, _max_rows: usize) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        self.touch();
+        let session = self.session()?;
+        let prepared = &portal.statement.statement;
+        if client.transaction_status() == TransactionStatus::Error && !ends_transaction(&prepared.stmt) {
+            return Err(PgWireError::UserError(Box::new(pgwire::error::ErrorInfo::new(
+                "ERROR".into(),
+                "25P02".into(),
+                "current transaction is aborted, commands ignored until end of transaction block".into(),
+            ))));
+        }
+        let params = if portal.parameter_len() > 0 {
+            let types: Vec<Option<&datafusion::arrow::datatypes::DataType>> =
+                prepared.described.params.iter().map(|t| t.as_ref()).collect();
+            Some(arrow_pg::datatypes::df::deserialize_parameters(portal, &types)?)
+        } else {
+            None
+        };
+        let started = Instant::now();
+        let ran = self.run(&session, &prepared.stmt, params).await.map_err(|e| {
+            self.log(&session, &prepared.stmt, started, 0, "error");
+            PgWireError::UserError(Box::new(error_info(&e)))
+        })?;
+        self.log(&session, &prepared.stmt, started, 0, "started");
+        Ok(match ran {
+            Ran::Status(tag) => match tag.as_str() {
+                "BEGIN" => Response::TransactionStart(Tag::new(&tag)),
+                "COMMIT" | "ROLLBACK" => Response::TransactionEnd(Tag::new(&tag)),
+                _ => Response::Execution(Tag::new(&tag)),
+            },
+            Ran::Rows(stream) => Response::Query(query_response(
+                stream,
+                &portal.result_column_format,
+                rows_tag(&prepared.stmt),
+                Arc::new(AtomicUsize::new(0)),
+            )),
+            Ran::CopyOut(stream, options) => {
+                let schema = stream.schema.clone();
+                let columns = schema.fields().len();
+                let format = if options.format == strata_sql::pg::CopyFormat::Binary { 1 } else { 0 };
+                let data = encode::copy_data(pg_batches(stream, Arc::new(AtomicUsize::new(0))), schema, &options);
+                Response::CopyOut(CopyResponse::new(format, columns, data))
+            }
+        })
+    }
+}

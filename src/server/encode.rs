@@ -1,0 +1,215 @@
+//! Arrow batches to Postgres rows: the RowDescription types, DataRows in text or binary (per
+//! column, as the client binds), and COPY text/CSV/binary. Batches stream in and rows stream
+//! out; nothing here holds more than one batch.
+use arrow_pg::datatypes::field_into_pg_type;
+use datafusion::arrow::array::{ArrayRef, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use futures::{Stream, StreamExt};
+use pgwire::api::portal::Format;
+use pgwire::api::results::{CopyCsvOptions, CopyEncoder, CopyTextOptions, FieldFormat, FieldInfo};
+use pgwire::api::Type;
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::copy::CopyData;
+use pgwire::messages::data::DataRow;
+use std::sync::Arc;
+use strata_sql::pg::{CopyFormat, CopyOptions};
+
+/// Arrow types Postgres has no twin for are sent as text: the schema is rewritten to Utf8 for
+/// those columns and each batch cast to match.
+fn wire_type(dt: &DataType) -> Option<DataType> {
+    match dt {
+        DataType::Map(..)
+        | DataType::Union(..)
+        | DataType::RunEndEncoded(..)
+        | DataType::Decimal256(..)
+        | DataType::Decimal32(..)
+        | DataType::Decimal64(..) => Some(DataType::Utf8),
+        DataType::Dictionary(_, v) => Some(wire_type(v).unwrap_or_else(|| (**v).clone())),
+        DataType::UInt64 => Some(DataType::Decimal128(20, 0)),
+        _ => None,
+    }
+}
+
+/// The schema as it goes on the wire (see [`wire_type`]).
+pub fn wire_schema(schema: &SchemaRef) -> SchemaRef {
+    if schema.fields().iter().all(|f| wire_type(f.data_type()).is_none()) {
+        return schema.clone();
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match wire_type(f.data_type()) {
+            Some(t) => f.as_ref().clone().with_data_type(t),
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+fn to_wire(batch: RecordBatch, wire: &SchemaRef) -> PgWireResult<RecordBatch> {
+    if batch.schema_ref() == wire {
+        return Ok(batch);
+    }
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(wire.fields())
+        .map(|(c, f)| {
+            if c.data_type() == f.data_type() {
+                Ok(c.clone())
+            } else {
+                cast(c, f.data_type())
+            }
+        })
+        .collect::<Result<Vec<ArrayRef>, _>>()
+        .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
+    RecordBatch::try_new(wire.clone(), columns).map_err(|e| PgWireError::ApiError(Box::new(e)))
+}
+
+/// The Postgres type of one column.
+pub fn pg_type(field: &Arc<Field>) -> Type {
+    let wire = match wire_type(field.data_type()) {
+        Some(t) => Arc::new(field.as_ref().clone().with_data_type(t)),
+        None => field.clone(),
+    };
+    field_into_pg_type(&wire).unwrap_or(Type::TEXT)
+}
+
+/// RowDescription fields for a result schema, each column in the format the client asked.
+pub fn fields(schema: &SchemaRef, format: &Format) -> Vec<FieldInfo> {
+    schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            FieldInfo::new(
+                f.name().clone(),
+                None,
+                None,
+                pg_type(f),
+                // A format list shorter than the columns is a client error; text is safe.
+                match format {
+                    Format::Individual(v) if i >= v.len() => FieldFormat::Text,
+                    other => other.format_for(i),
+                },
+            )
+        })
+        .collect()
+}
+
+/// Encodes a stream of batches as DataRows.
+pub fn data_rows<S>(
+    batches: S,
+    schema: SchemaRef,
+    fields: Arc<Vec<FieldInfo>>,
+) -> impl Stream<Item = PgWireResult<DataRow>> + Send + 'static
+where
+    S: Stream<Item = PgWireResult<RecordBatch>> + Send + 'static,
+{
+    let wire = wire_schema(&schema);
+    batches.flat_map(move |batch| {
+        let rows: Box<dyn Iterator<Item = PgWireResult<DataRow>> + Send> =
+            match batch.and_then(|b| to_wire(b, &wire)) {
+                Ok(b) => arrow_pg::encode_recordbatch(fields.clone(), b),
+                Err(e) => Box::new(std::iter::once(Err(e))),
+            };
+        futures::stream::iter(rows)
+    })
+}
+
+/// Encodes a stream of batches as COPY data in the requested format.
+pub fn copy_data<S>(
+    batches: S,
+    schema: SchemaRef,
+    options: &CopyOptions,
+) -> impl Stream<Item = PgWireResult<CopyData>> + Send + 'static
+where
+    S: Stream<Item = PgWireResult<RecordBatch>> + Send + 'static,
+{
+    let wire = wire_schema(&schema);
+    let format = if options.format == CopyFormat::Binary {
+        FieldFormat::Binary
+    } else {
+        FieldFormat::Text
+    };
+    let fields: Arc<Vec<FieldInfo>> = Arc::new(
+        wire.fields()
+            .iter()
+            .map(|f| FieldInfo::new(f.name().clone(), None, None, pg_type(f), format))
+            .collect(),
+    );
+    let mut encoder = match options.format {
+        CopyFormat::Text => CopyEncoder::new_text(
+            fields.clone(),
+            CopyTextOptions {
+                delimiter: options.delimiter.unwrap_or('\t').to_string().into(),
+                null_string: options.null.clone().unwrap_or_else(|| "\\N".into()).into(),
+            },
+        ),
+        CopyFormat::Csv => CopyEncoder::new_csv(
+            fields.clone(),
+            CopyCsvOptions {
+                delimiter: options.delimiter.unwrap_or(',').to_string().into(),
+                quote: options.quote.unwrap_or('"').to_string().into(),
+                escape: options
+                    .escape
+                    .or(options.quote)
+                    .unwrap_or('"')
+                    .to_string()
+                    .into(),
+                null_string: options.null.clone().unwrap_or_default().into(),
+                force_quote: vec![],
+            },
+        ),
+        CopyFormat::Binary => CopyEncoder::new_binary(fields.clone()),
+    };
+    let header = options.header.then(|| {
+        let mut line = String::new();
+        let delim = options.delimiter.unwrap_or(',');
+        for (i, f) in wire.fields().iter().enumerate() {
+            if i > 0 {
+                line.push(delim);
+            }
+            line.push_str(&csv_quote(f.name(), options.quote.unwrap_or('"'), delim));
+        }
+        line.push('\n');
+        Ok(CopyData::new(line.into_bytes().into()))
+    });
+    let body = batches.flat_map(move |batch| {
+        let chunk = batch
+            .and_then(|b| to_wire(b, &wire))
+            .and_then(|b| encode_copy_batch(&mut encoder, &fields, b));
+        futures::stream::iter(match chunk {
+            Ok(c) => c.into_iter().map(Ok).collect::<Vec<_>>(),
+            Err(e) => vec![Err(e)],
+        })
+    });
+    futures::stream::iter(header).chain(body)
+}
+
+/// One CopyData per row, encoded through arrow-pg's value encoder into pgwire's CopyEncoder.
+fn encode_copy_batch(
+    encoder: &mut CopyEncoder,
+    fields: &Arc<Vec<FieldInfo>>,
+    batch: RecordBatch,
+) -> PgWireResult<Vec<CopyData>> {
+    let schema = batch.schema();
+    let mut out = Vec::with_capacity(batch.num_rows());
+    for row in 0..batch.num_rows() {
+        for (col, field) in schema.fields().iter().enumerate() {
+            arrow_pg::encoder::encode_value(encoder, batch.column(col), row, field, &fields[col])?;
+        }
+        out.push(encoder.take_copy());
+    }
+    Ok(out)
+}
+
+fn csv_quote(s: &str, quote: char, delim: char) -> String {
+    if s.contains([quote, delim, '\n', '\r']) {
+        let q = quote.to_string();
+        format!("{q}{}{q}", s.replace(quote, &format!("{q}{q}")))
+    } else {
+        s.to_string()
+    }
+}

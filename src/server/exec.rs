@@ -1,0 +1,217 @@
+//! Where queries run: on a runtime of their own, apart from the one that serves sockets, so a
+//! CPU-heavy query never delays another client's handshake, cancel request or rows. Each query
+//! is driven by one task there that sends batches through a small channel; dropping the
+//! receiver (client gone, cancel, timeout) stops the query.
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use futures::{FutureExt, Stream, StreamExt};
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use strata_sql::{Output, Session, SqlError, Statement};
+use tokio::runtime::{Handle, Runtime};
+use tokio::sync::{mpsc, watch};
+
+/// Batches in flight between a query and its client: enough to overlap encoding with
+/// execution, few enough that a slow client holds back the query (backpressure).
+const CHANNEL_BATCHES: usize = 2;
+
+pub struct Executor {
+    /// Kept so the runtime lives as long as the server.
+    _runtime: Runtime,
+    handle: Handle,
+}
+
+impl Executor {
+    pub fn new(threads: usize) -> std::io::Result<Executor> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads.max(1))
+            .thread_name("strata-query")
+            .enable_all()
+            .build()?;
+        Ok(Executor {
+            handle: runtime.handle().clone(),
+            _runtime: runtime,
+        })
+    }
+}
+
+/// Why a query stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupt {
+    Cancelled,
+    TimedOut,
+    ShuttingDown,
+}
+
+/// What a query produced, with its rows streaming from the query runtime.
+pub enum Ran {
+    Rows(BatchStream),
+    Status(String),
+    CopyOut(BatchStream, strata_sql::pg::CopyOptions),
+}
+
+/// A query's error or interruption, as the connection reports it.
+#[derive(Debug)]
+pub enum QueryError {
+    Sql(SqlError),
+    Interrupted(Interrupt),
+    Panicked(String),
+}
+
+impl From<SqlError> for QueryError {
+    fn from(e: SqlError) -> Self {
+        QueryError::Sql(e)
+    }
+}
+
+/// Watches for the reasons a running query must stop.
+#[derive(Clone)]
+pub struct Stopper {
+    pub cancel: watch::Receiver<u64>,
+    pub shutdown: watch::Receiver<bool>,
+    pub deadline: Option<Instant>,
+}
+
+impl Stopper {
+    async fn stopped(&mut self) -> Interrupt {
+        let start = *self.cancel.borrow_and_update();
+        let deadline = self.deadline;
+        let timeout = async move {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = async {
+                loop {
+                    if self.cancel.changed().await.is_err() { std::future::pending::<()>().await }
+                    if *self.cancel.borrow() != start { break }
+                }
+            } => Interrupt::Cancelled,
+            _ = async {
+                loop {
+                    if *self.shutdown.borrow_and_update() { break }
+                    if self.shutdown.changed().await.is_err() { std::future::pending::<()>().await }
+                }
+            } => Interrupt::ShuttingDown,
+            _ = timeout => Interrupt::TimedOut,
+        }
+    }
+}
+
+impl Executor {
+    /// Runs one statement: planning and execution happen on the query runtime; the result's
+    /// batches come back through a channel.
+    pub async fn run(
+        &self,
+        session: Arc<Session>,
+        stmt: Statement,
+        params: Option<datafusion::common::ParamValues>,
+        stopper: Stopper,
+    ) -> Result<Ran, QueryError> {
+        let mut watch = stopper.clone();
+        let planned = self.handle.spawn(
+            AssertUnwindSafe(async move {
+                match params {
+                    Some(p) => session.execute_with_params(&stmt, p).await,
+                    None => session.execute(&stmt).await,
+                }
+            })
+            .catch_unwind(),
+        );
+        let output = tokio::select! {
+            joined = planned => match joined {
+                Ok(Ok(Ok(output))) => output,
+                Ok(Ok(Err(e))) => return Err(QueryError::Sql(e)),
+                Ok(Err(panic)) => return Err(QueryError::Panicked(panic_text(&*panic))),
+                Err(e) => return Err(QueryError::Panicked(e.to_string())),
+            },
+            why = watch.stopped() => return Err(QueryError::Interrupted(why)),
+        };
+        Ok(match output {
+            Output::Status(tag) => Ran::Status(tag),
+            Output::Rows(rows) => Ran::Rows(self.drive(rows, stopper)),
+            Output::CopyOut { rows, options } => Ran::CopyOut(self.drive(rows, stopper), options),
+        })
+    }
+
+    /// Polls the query's stream on the query runtime and forwards batches.
+    fn drive(
+        &self,
+        mut rows: datafusion::execution::SendableRecordBatchStream,
+        mut stopper: Stopper,
+    ) -> BatchStream {
+        let schema = rows.schema();
+        let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
+        let task = self.handle.spawn(async move {
+            let pump = AssertUnwindSafe(async {
+                while let Some(item) = rows.next().await {
+                    let item = item.map_err(|e| QueryError::Sql(e.into()));
+                    let failed = item.is_err();
+                    if tx.send(item).await.is_err() || failed {
+                        return;
+                    }
+                }
+            })
+            .catch_unwind();
+            tokio::select! {
+                done = pump => if let Err(panic) = done {
+                    let _ = tx.send(Err(QueryError::Panicked(panic_text(&*panic)))).await;
+                },
+                why = stopper.stopped() => {
+                    let _ = tx.send(Err(QueryError::Interrupted(why))).await;
+                }
+            }
+        });
+        BatchStream {
+            schema,
+            rx,
+            task,
+            rows: 0,
+        }
+    }
+}
+
+/// The batches of one running query. Dropping it stops the query.
+pub struct BatchStream {
+    pub schema: SchemaRef,
+    rx: mpsc::Receiver<Result<RecordBatch, QueryError>>,
+    task: tokio::task::JoinHandle<()>,
+    pub rows: usize,
+}
+
+impl Stream for BatchStream {
+    type Item = Result<RecordBatch, QueryError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let polled = self.rx.poll_recv(cx);
+        if let Poll::Ready(Some(Ok(b))) = &polled {
+            let n = b.num_rows();
+            self.rows += n;
+        }
+        polled
+    }
+}
+
+impl Drop for BatchStream {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// A duration for `statement_timeout`-style settings; zero means none.
+pub fn deadline_after(ms: u64) -> Option<Instant> {
+    (ms > 0).then(|| Instant::now() + Duration::from_millis(ms))
+}

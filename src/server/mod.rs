@@ -1,0 +1,393 @@
+//! `strata serve`: the lake over the PostgreSQL wire protocol (SPEC §6).
+//!
+//! Sockets are served on the process's runtime; queries run on a runtime of their own (see
+//! [`exec`]). A semaphore caps connections, a watch channel tells everything to shut down, and
+//! each connection is a task, so one client's failure or panic ends that client only.
+mod conn;
+mod encode;
+mod exec;
+pub mod scram;
+mod startup;
+
+use anyhow::{bail, Context as _, Result};
+use conn::Conn;
+use exec::{Executor, Interrupt, QueryError};
+use pgwire::api::cancel::CancelHandler;
+use pgwire::api::PgWireServerHandlers;
+use pgwire::error::{ErrorInfo, PgWireError};
+use pgwire::messages::cancel::CancelRequest;
+use pgwire::messages::startup::SecretKey;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use strata_catalog::config::UserConfig;
+use strata_sql::pg::{parse_millis, PgEngine};
+use strata_sql::{Engine, Lake};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+
+/// Settings of `strata serve`: flags override `[server]` in strata.toml, which overrides these
+/// defaults.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: String,
+    pub max_connections: usize,
+    pub idle_timeout: Option<Duration>,
+    pub statement_timeout_ms: u64,
+    pub query_memory_limit: Option<usize>,
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub require_tls: bool,
+    pub query_threads: usize,
+}
+
+/// What every connection shares.
+pub struct Shared {
+    pg: PgEngine,
+    exec: Executor,
+    users: BTreeMap<String, UserConfig>,
+    require_tls: bool,
+    statement_timeout_ms: u64,
+    query_memory_limit: Option<usize>,
+    cancels: Mutex<HashMap<i32, (i32, watch::Sender<u64>)>>,
+    shutdown: watch::Sender<bool>,
+    next_pid: AtomicI32,
+    started: Instant,
+}
+
+impl Shared {
+    fn next_pid(&self) -> i32 {
+        self.next_pid.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn clock_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+}
+
+/// The handlers of one connection (pgwire asks for each kind separately).
+struct Handlers(Arc<Conn>);
+
+impl PgWireServerHandlers for Handlers {
+    fn simple_query_handler(&self) -> Arc<impl pgwire::api::query::SimpleQueryHandler> {
+        self.0.clone()
+    }
+    fn extended_query_handler(&self) -> Arc<impl pgwire::api::query::ExtendedQueryHandler> {
+        self.0.clone()
+    }
+    fn startup_handler(&self) -> Arc<impl pgwire::api::auth::StartupHandler> {
+        self.0.clone()
+    }
+    fn cancel_handler(&self) -> Arc<impl CancelHandler> {
+        Arc::new(Canceller(self.0.shared.clone()))
+    }
+}
+
+/// Answers CancelRequest, which arrives on a connection of its own: the (pid, secret) pair
+/// from BackendKeyData finds the connection whose query to stop.
+struct Canceller(Arc<Shared>);
+
+#[async_trait::async_trait]
+impl CancelHandler for Canceller {
+    async fn on_cancel_request(&self, req: CancelRequest) {
+        let SecretKey::I32(secret) = req.secret_key else {
+            return;
+        };
+        let cancels = self.0.cancels.lock().expect("cancel registry");
+        if let Some((expected, tx)) = cancels.get(&req.pid) {
+            if *expected == secret {
+                tx.send_modify(|n| *n += 1);
+                tracing::info!(pid = req.pid, "query cancelled by request");
+            }
+        }
+    }
+}
+
+/// An error for the client, with its SQLSTATE.
+pub(crate) fn error_info(e: &QueryError) -> ErrorInfo {
+    let (severity, code, message) = match e {
+        QueryError::Sql(e) => ("ERROR", e.sqlstate().to_string(), e.to_string()),
+        QueryError::Interrupted(Interrupt::Cancelled) => {
+            ("ERROR", "57014".into(), "canceling statement due to user request".into())
+        }
+        QueryError::Interrupted(Interrupt::TimedOut) => {
+            ("ERROR", "57014".into(), "canceling statement due to statement timeout".into())
+        }
+        QueryError::Interrupted(Interrupt::ShuttingDown) => (
+            "FATAL",
+            "57P01".into(),
+            "terminating connection: the server is shutting down".into(),
+        ),
+        QueryError::Panicked(m) => (
+            "ERROR",
+            "XX000".into(),
+            format!("internal error while running the query: {m}"),
+        ),
+    };
+    ErrorInfo::new(severity.into(), code, message)
+}
+
+pub(crate) fn fatal(code: &str, message: &str) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "FATAL".into(),
+        code.into(),
+        message.into(),
+    )))
+}
+
+/// Resolves the settings from flags and strata.toml.
+pub fn options(lake: &Lake, flags: &crate::cli::ServeArgs) -> Result<ServeOptions> {
+    let cfg = &lake.config().server;
+    let listen = flags
+        .listen
+        .clone()
+        .or_else(|| cfg.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:5433".into());
+    let idle = flags
+        .idle_timeout
+        .clone()
+        .or_else(|| cfg.idle_timeout.clone())
+        .unwrap_or_else(|| "10min".into());
+    let idle_ms = parse_millis(&idle).with_context(|| format!("idle_timeout {idle:?} is not a duration"))?;
+    let statement = flags
+        .statement_timeout
+        .clone()
+        .or_else(|| cfg.statement_timeout.clone())
+        .unwrap_or_else(|| "0".into());
+    let statement_timeout_ms = parse_millis(&statement)
+        .with_context(|| format!("statement_timeout {statement:?} is not a duration"))?;
+    let query_memory_limit = match (&flags.query_memory_limit, &cfg.query_memory_limit) {
+        (Some(n), _) => Some(*n),
+        (None, Some(text)) => Some(crate::cli::parse_size(text).map_err(anyhow::Error::msg)?),
+        (None, None) => Some(2 << 30),
+    };
+    // Relative certificate paths in strata.toml are relative to a local lake's root.
+    let root = match lake.uri() {
+        u if u.starts_with("file://") => Some(PathBuf::from(&u["file://".len()..])),
+        u if !u.contains("://") => Some(PathBuf::from(u)),
+        _ => None,
+    };
+    let resolve = |p: &str| -> PathBuf {
+        let p = Path::new(p);
+        match (&root, p.is_relative()) {
+            (Some(r), true) => r.join(p),
+            _ => p.to_path_buf(),
+        }
+    };
+    let tls = match (&flags.tls_cert, &flags.tls_key, &cfg.tls_cert, &cfg.tls_key) {
+        (Some(c), Some(k), _, _) => Some((c.clone(), k.clone())),
+        (Some(_), None, _, _) | (None, Some(_), _, _) => bail!("--tls-cert and --tls-key go together"),
+        (None, None, Some(c), Some(k)) => Some((resolve(c), resolve(k))),
+        (None, None, Some(_), None) | (None, None, None, Some(_)) => {
+            bail!("strata.toml: [server] tls_cert and tls_key go together")
+        }
+        _ => None,
+    };
+    let require_tls = flags.require_tls || cfg.require_tls.unwrap_or(false);
+    if require_tls && tls.is_none() {
+        bail!("require_tls is set but no certificate is: give --tls-cert and --tls-key");
+    }
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    Ok(ServeOptions {
+        listen,
+        max_connections: flags.max_connections.or(cfg.max_connections).unwrap_or(100),
+        idle_timeout: (idle_ms > 0).then(|| Duration::from_millis(idle_ms)),
+        statement_timeout_ms,
+        query_memory_limit,
+        tls,
+        require_tls,
+        query_threads: flags.query_threads.unwrap_or(cores),
+    })
+}
+
+fn tls_acceptor(cert: &Path, key: &Path) -> Result<pgwire::tokio::TlsAcceptor> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert)
+        .with_context(|| format!("cannot read TLS certificate {}", cert.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("bad TLS certificate {}", cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .with_context(|| format!("cannot read TLS key {}", key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS protocol versions")?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("the TLS certificate and key do not match")?;
+    config.alpn_protocols = vec![b"postgresql".to_vec()];
+    Ok(pgwire::tokio::TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Runs the server until SIGTERM or Ctrl-C.
+pub async fn serve(lake: Arc<Lake>, opts: ServeOptions) -> Result<()> {
+    let addr: SocketAddr = tokio::net::lookup_host(&opts.listen)
+        .await
+        .with_context(|| format!("cannot resolve listen address {}", opts.listen))?
+        .next()
+        .with_context(|| format!("no address for {}", opts.listen))?;
+    let users = lake.config().users.clone();
+    if users.is_empty() && !addr.ip().is_loopback() {
+        bail!(
+            "refusing to listen on {addr} without users: anyone who can reach it could read the \
+             lake. Add [users.<name>] with a password (see `strata password`) to strata.toml, or \
+             listen on 127.0.0.1"
+        );
+    }
+    let tls = match &opts.tls {
+        Some((c, k)) => Some(tls_acceptor(c, k)?),
+        None => None,
+    };
+    let engine = Engine::new(lake.clone(), None)?;
+    let shared = Arc::new(Shared {
+        pg: PgEngine::new(engine)?,
+        exec: Executor::new(opts.query_threads).context("cannot start the query runtime")?,
+        users,
+        require_tls: opts.require_tls,
+        statement_timeout_ms: opts.statement_timeout_ms,
+        query_memory_limit: opts.query_memory_limit,
+        cancels: Mutex::new(HashMap::new()),
+        shutdown: watch::channel(false).0,
+        next_pid: AtomicI32::new(std::process::id() as i32 % 100_000 * 10 + 1),
+        started: Instant::now(),
+    });
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    // Tests and scripts read this line to learn the port when listening on :0.
+    eprintln!("strata: serving {} on {local}", lake.uri());
+    tracing::info!(%local, tls = tls.is_some(), max_connections = opts.max_connections, "listening");
+
+    let limit = Arc::new(Semaphore::new(opts.max_connections));
+    let mut tasks = tokio::task::JoinSet::new();
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
+    loop {
+        let (socket, peer) = tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // Out of file descriptors and the like: wait and keep serving the others.
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        while tasks.try_join_next().is_some() {}
+        let permit = match limit.clone().try_acquire_owned() {
+            Ok(p) => Some(p),
+            Err(_) => None,
+        };
+        let shared = shared.clone();
+        let tls = tls.clone();
+        let idle = opts.idle_timeout;
+        tasks.spawn(async move {
+            if permit.is_none() {
+                refuse(socket, shared.cancels.lock().map(|c| c.len()).unwrap_or(0)).await;
+                return;
+            }
+            let conn = Arc::new(Conn::new(shared.clone(), peer));
+            let watched = conn.clone();
+            let served = pgwire::tokio::process_socket(socket, tls, Handlers(conn));
+            tokio::select! {
+                r = served => if let Err(e) = r {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                },
+                _ = idle_watch(watched, idle) => {
+                    tracing::info!(%peer, "closing idle connection");
+                }
+            }
+            drop(permit);
+        });
+    }
+    tracing::info!("shutting down: no new connections; stopping running queries");
+    drop(listener);
+    shared.shutdown.send_replace(true);
+    let drain = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(10), drain).await.is_err() {
+        tracing::warn!("connections still open after 10 s; closing them");
+    }
+    Ok(())
+}
+
+/// Resolves when a connection should close between queries: idle (no query running) longer
+/// than `idle`, or the server shutting down. A running query is never cut here; shutdown
+/// interrupts it through its own stopper.
+async fn idle_watch(conn: Arc<Conn>, idle: Option<Duration>) {
+    let mut shutdown = conn.shared.shutdown.subscribe();
+    let tick = idle
+        .map(|i| (i / 4).clamp(Duration::from_millis(50), Duration::from_secs(5)))
+        .unwrap_or(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(tick) => {},
+            _ = shutdown.changed() => {},
+        }
+        let busy = conn.busy.load(Ordering::Relaxed);
+        if *shutdown.borrow() && !busy {
+            return;
+        }
+        if let Some(idle) = idle {
+            let now = conn.shared.clock_ms();
+            let last = conn.last_active.load(Ordering::Relaxed);
+            if !busy && now.saturating_sub(last) > idle.as_millis() as u64 {
+                return;
+            }
+        }
+    }
+}
+
+/// Past max_connections: tell the client why (as PostgreSQL does, 53300) and close.
+async fn refuse(mut socket: tokio::net::TcpStream, open: usize) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Read the startup packet (or SSLRequest) first so libpq reads our answer as an error.
+    let mut len = [0u8; 4];
+    if tokio::time::timeout(Duration::from_secs(2), socket.read_exact(&mut len)).await.is_err() {
+        return;
+    }
+    let n = (u32::from_be_bytes(len) as usize).clamp(4, 10_000) - 4;
+    let mut rest = vec![0u8; n];
+    let _ = tokio::time::timeout(Duration::from_secs(2), socket.read_exact(&mut rest)).await;
+    if n == 4 && rest == [0x04, 0xd2, 0x16, 0x2f] {
+        // SSLRequest: say no, then expect the startup packet.
+        let _ = socket.write_all(b"N").await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), socket.read_exact(&mut len)).await;
+        let n = (u32::from_be_bytes(len) as usize).clamp(4, 10_000) - 4;
+        let mut rest = vec![0u8; n];
+        let _ = tokio::time::timeout(Duration::from_secs(2), socket.read_exact(&mut rest)).await;
+    }
+    let message = format!("sorry, too many clients already ({open} connected)");
+    let mut body = Vec::new();
+    for (field, value) in [(b'S', "FATAL"), (b'V', "FATAL"), (b'C', "53300"), (b'M', message.as_str())] {
+        body.push(field);
+        body.extend_from_slice(value.as_bytes());
+        body.push(0);
+    }
+    body.push(0);
+    let mut packet = vec![b'E'];
+    packet.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
+    packet.extend_from_slice(&body);
+    let _ = socket.write_all(&packet).await;
+    let _ = socket.shutdown().await;
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

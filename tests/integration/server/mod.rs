@@ -1,0 +1,167 @@
+//! `strata serve` tested from outside: the real binary on a loopback port, real clients over
+//! TCP, one module per client, each replaying what that client does.
+mod clients;
+mod protocol;
+mod psql;
+mod robustness;
+mod security;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A running `strata serve`, stopped when dropped.
+pub struct Server {
+    pub port: u16,
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// Serves the built-in sample lake with default settings.
+    pub fn sample() -> Server {
+        Server::start(&sample_lake(), &[], &[])
+    }
+
+    /// Serves `lake` with extra flags and environment.
+    pub fn start(lake: &str, flags: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(["serve", "--lake", lake, "--listen", "127.0.0.1:0"])
+            .args(flags)
+            .envs(env.iter().copied())
+            .env("RUST_LOG", env_or("RUST_LOG", "info"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start strata serve");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("strata: serving ").and_then(|l| l.rsplit(" on ").next()) {
+                    let _ = tx.send(addr.to_string());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(a) => a,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("strata serve did not start:\n{}", log.lock().unwrap().join("\n"));
+            }
+        };
+        let port = addr.rsplit(':').next().unwrap().parse().unwrap();
+        Server { port, child, log }
+    }
+
+    /// A libpq connection string for `user` and `database`.
+    pub fn url(&self, user: &str, database: &str) -> String {
+        format!("postgresql://{user}@127.0.0.1:{}/{database}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Waits up to `secs` for a log line containing `needle`.
+    pub fn wait_log(&self, needle: &str, secs: u64) -> bool {
+        let until = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < until {
+            if self.log().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; returns its status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        unsafe_kill(self.child.id(), "TERM");
+        let until = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < until, "server did not exit after SIGTERM:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The server's resident memory in kB (Linux).
+    pub fn rss_kb(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn unsafe_kill(pid: u32, signal: &str) {
+    Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .unwrap();
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
+pub fn sample_lake() -> String {
+    strata_catalog::sample::ensure_sample_lake()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The project's Python virtualenv (created by .ci/run) with the client libraries.
+pub fn python() -> PathBuf {
+    let py = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        py.exists(),
+        "{} is missing: run .ci/run (or python3 -m venv .venv && .venv/bin/pip install -r tests/clients/requirements.txt)",
+        py.display()
+    );
+    py
+}
+
+pub fn clients_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
+}
+
+/// A tokio-postgres connection (its driver task runs in the background).
+pub async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    client
+}
+
+/// The SQLSTATE of a tokio-postgres error.
+pub fn sqlstate(e: &tokio_postgres::Error) -> String {
+    e.code().map(|c| c.code().to_string()).unwrap_or_else(|| format!("no code: {e}"))
+}
