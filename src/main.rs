@@ -112,6 +112,7 @@ fn serve(cli: &Cli, args: cli::ServeArgs) -> Result<ExitCode> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     // Sockets need little CPU: two threads keep them responsive while queries run on their own
     // runtime (see server::exec).

@@ -47,6 +47,81 @@ enum Kind {
     Accepted(String),
 }
 
+impl Statement {
+    /// Types a client declared for `$1`, `$2`… (the extended protocol's Parse): each declared
+    /// placeholder becomes `CAST($n AS type)`, so planning and [`Session::describe`] know it.
+    /// `types` are SQL type names such as `int4` or `text[]`; None leaves a placeholder as is.
+    pub fn declare_param_types(&mut self, types: &[Option<String>]) {
+        use datafusion::sql::sqlparser::ast::{Expr, VisitMut, VisitorMut};
+        struct Declare<'a>(&'a [Option<ast::DataType>]);
+        impl VisitorMut for Declare<'_> {
+            type Break = ();
+            fn post_visit_expr(&mut self, e: &mut Expr) -> std::ops::ControlFlow<()> {
+                if let Expr::Value(v) = e {
+                    if let ast::Value::Placeholder(p) = &v.value {
+                        let n = p.trim_start_matches('$').parse::<usize>().unwrap_or(0);
+                        if let Some(Some(t)) = n.checked_sub(1).and_then(|i| self.0.get(i)) {
+                            *e = Expr::Cast {
+                                kind: ast::CastKind::Cast,
+                                expr: Box::new(e.clone()),
+                                data_type: t.clone(),
+                                array: false,
+                                format: None,
+                            };
+                        }
+                    }
+                }
+                std::ops::ControlFlow::Continue(())
+            }
+        }
+        let dialect = StrataDialect::default();
+        let parsed: Vec<Option<ast::DataType>> = types
+            .iter()
+            .map(|t| {
+                t.as_ref().and_then(|t| {
+                    datafusion::sql::sqlparser::parser::Parser::new(&dialect)
+                        .try_with_sql(t)
+                        .and_then(|mut p| p.parse_data_type())
+                        .ok()
+                })
+            })
+            .collect();
+        if parsed.iter().all(Option::is_none) {
+            return;
+        }
+        if let Kind::Sql(ast) = &mut self.kind {
+            if let DFStatement::Statement(s) = ast.as_mut() {
+                let _ = s.visit(&mut Declare(&parsed));
+            }
+        }
+    }
+}
+
+/// Types of placeholders that appear as `CAST($n AS type)` (or `$n::type`): DataFusion leaves
+/// them untyped, but the cast says what the client should send.
+fn placeholder_casts(plan: &LogicalPlan) -> std::collections::HashMap<String, DataType> {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    use datafusion::logical_expr::{Cast, Expr, TryCast};
+    let mut found = std::collections::HashMap::new();
+    let _ = plan.apply_with_subqueries(|node| {
+        let _ = node.apply_expressions(|expr| {
+            expr.apply(|e| {
+                let (inner, dt) = match e {
+                    Expr::Cast(Cast { expr, field }) => (expr, field.data_type()),
+                    Expr::TryCast(TryCast { expr, field }) => (expr, field.data_type()),
+                    _ => return Ok(TreeNodeRecursion::Continue),
+                };
+                if let Expr::Placeholder(p) = inner.as_ref() {
+                    found.entry(p.id.clone()).or_insert_with(|| dt.clone());
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        });
+        Ok(TreeNodeRecursion::Continue)
+    });
+    found
+}
+
 impl std::fmt::Display for Statement {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.text)
@@ -202,9 +277,13 @@ impl Session {
         }
         let (plan, _) = self.plan((**ast).clone()).await?;
         let types = plan.get_parameter_types()?;
+        let casts = placeholder_casts(&plan);
         let mut params: Vec<(usize, Option<DataType>)> = types
             .into_iter()
-            .filter_map(|(k, v)| k.trim_start_matches('$').parse().ok().map(|i| (i, v)))
+            .filter_map(|(k, v)| {
+                let v = v.or_else(|| casts.get(&k).cloned());
+                k.trim_start_matches('$').parse().ok().map(|i| (i, v))
+            })
             .collect();
         params.sort_by_key(|(i, _)| *i);
         let count = params.last().map(|(i, _)| *i).unwrap_or(0);

@@ -3,26 +3,39 @@
 use crate::dialect::StrataDialect;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 
-/// The statements of `sql`, each without its `;`, empty ones dropped.
+/// The statements of `sql`, each without its `;`, empty ones dropped. Each statement is a
+/// slice of the original text: re-printing tokens would lose how literals were written
+/// (`'it''s'` prints back as `'it's'`).
 pub fn split_statements(sql: &str) -> Result<Vec<String>, String> {
     let dialect = StrataDialect::default();
     let tokens = Tokenizer::new(&dialect, sql)
-        .tokenize()
+        .tokenize_with_location()
         .map_err(|e| e.to_string())?;
+    // Byte offset of each line's start; token locations are 1-based (line, character).
+    let mut line_starts = vec![0usize];
+    line_starts.extend(sql.match_indices('\n').map(|(i, _)| i + 1));
+    let offset = |line: u64, column: u64| -> usize {
+        let start = line_starts[(line as usize).saturating_sub(1).min(line_starts.len() - 1)];
+        sql[start..]
+            .char_indices()
+            .nth((column as usize).saturating_sub(1))
+            .map(|(i, _)| start + i)
+            .unwrap_or(sql.len())
+    };
     let mut out = vec![];
-    let mut current = String::new();
+    let mut from = 0;
     for t in tokens {
-        if t == Token::SemiColon {
-            push(&mut out, &mut current);
-        } else {
-            current.push_str(&t.to_string());
+        if t.token == Token::SemiColon {
+            let at = offset(t.span.start.line, t.span.start.column);
+            push(&mut out, &sql[from..at]);
+            from = at + 1;
         }
     }
-    push(&mut out, &mut current);
+    push(&mut out, &sql[from.min(sql.len())..]);
     Ok(out)
 }
 
-fn push(out: &mut Vec<String>, current: &mut String) {
+fn push(out: &mut Vec<String>, current: &str) {
     let has_code = {
         let dialect = StrataDialect::default();
         Tokenizer::new(&dialect, current)
@@ -33,7 +46,6 @@ fn push(out: &mut Vec<String>, current: &mut String) {
     if has_code {
         out.push(current.trim().to_string());
     }
-    current.clear();
 }
 
 #[cfg(test)]
@@ -47,5 +59,11 @@ mod tests {
         assert_eq!(s.len(), 2, "{s:?}");
         assert_eq!(s[0], "select ';' as a");
         assert!(s[1].contains("\"x;y\""));
+    }
+
+    #[test]
+    fn literals_keep_their_escapes() {
+        let s = split_statements("select 'it''s'; select E'a\\'b', 'é;'").unwrap();
+        assert_eq!(s, vec!["select 'it''s'", "select E'a\\'b', 'é;'"]);
     }
 }

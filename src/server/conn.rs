@@ -108,15 +108,47 @@ impl Conn {
             .await
     }
 
-    fn log(&self, session: &Session, stmt: &Statement, started: Instant, rows: usize, outcome: &str) {
+    /// The log record of one statement; written when the statement's rows are done.
+    fn query_log(&self, session: &Session, stmt: &Statement) -> Arc<QueryLog> {
+        Arc::new(QueryLog {
+            user: self.user.lock().expect("user lock").clone(),
+            zone: session.current_zone(),
+            sql: truncate(&stmt.to_string(), 200),
+            started: Instant::now(),
+            rows: AtomicUsize::new(0),
+            outcome: Mutex::new("incomplete"),
+        })
+    }
+}
+
+/// One structured line per statement (user, zone, duration, rows, outcome), written when the
+/// last reference goes: after the last row is sent, on error, or when a client abandons the
+/// result (outcome "incomplete").
+pub(crate) struct QueryLog {
+    user: String,
+    zone: String,
+    sql: String,
+    started: Instant,
+    rows: AtomicUsize,
+    outcome: Mutex<&'static str>,
+}
+
+impl QueryLog {
+    fn set(&self, outcome: &'static str) {
+        *self.outcome.lock().expect("log lock") = outcome;
+    }
+}
+
+impl Drop for QueryLog {
+    fn drop(&mut self) {
         tracing::info!(
             target: "strata::query",
-            user = %self.user.lock().expect("user lock"),
-            zone = %session.current_zone(),
-            ms = started.elapsed().as_millis() as u64,
-            rows,
-            outcome,
-            sql = %truncate(&stmt.to_string(), 200),
+            user = %self.user,
+            zone = %self.zone,
+            ms = self.started.elapsed().as_millis() as u64,
+            rows = self.rows.load(Ordering::Relaxed),
+            outcome = *self.outcome.lock().expect("log lock"),
+            sql = %self.sql,
         );
     }
 }
@@ -162,24 +194,36 @@ fn transaction_after(tag: &str, status: TransactionStatus) -> TransactionStatus 
     }
 }
 
-/// Batches as pgwire wants them, errors carrying their SQLSTATE.
+/// Batches as pgwire wants them, errors carrying their SQLSTATE; rows counted into the log.
 fn pg_batches(
     stream: BatchStream,
-    counter: Arc<AtomicUsize>,
+    log: Arc<QueryLog>,
 ) -> impl futures::Stream<Item = PgWireResult<datafusion::arrow::array::RecordBatch>> + Send + 'static {
-    stream.map(move |b| match b {
-        Ok(b) => {
-            counter.fetch_add(b.num_rows(), Ordering::Relaxed);
-            Ok(b)
-        }
-        Err(e) => Err(PgWireError::UserError(Box::new(error_info(&e)))),
-    })
+    let end = log.clone();
+    stream
+        .map(move |b| match b {
+            Ok(b) => {
+                log.rows.fetch_add(b.num_rows(), Ordering::Relaxed);
+                Ok(b)
+            }
+            Err(e) => {
+                log.set("error");
+                Err(PgWireError::UserError(Box::new(error_info(&e))))
+            }
+        })
+        .chain(futures::stream::poll_fn(move |_| {
+            let mut outcome = end.outcome.lock().expect("log lock");
+            if *outcome == "incomplete" {
+                *outcome = "ok";
+            }
+            std::task::Poll::Ready(None)
+        }))
 }
 
-fn query_response(stream: BatchStream, format: &Format, tag: &str, counter: Arc<AtomicUsize>) -> QueryResponse {
+fn query_response(stream: BatchStream, format: &Format, tag: &str, log: Arc<QueryLog>) -> QueryResponse {
     let schema: SchemaRef = stream.schema.clone();
     let fields = Arc::new(encode::fields(&schema, format));
-    let rows = encode::data_rows(pg_batches(stream, counter), schema, fields.clone());
+    let rows = encode::data_rows(pg_batches(stream, log), schema, fields.clone());
     let mut resp = QueryResponse::new(fields, rows);
     resp.set_command_tag(tag);
     resp
@@ -247,17 +291,17 @@ impl Conn {
                 );
                 return self.send_error(client, info, status).await;
             }
-            let started = Instant::now();
+            let log = self.query_log(&session, stmt);
             let ran = match self.run(&session, stmt, None).await {
                 Ok(r) => r,
                 Err(e) => {
-                    self.log(&session, stmt, started, 0, "error");
+                    log.set("error");
                     return self.send_error(client, error_info(&e), status).await;
                 }
             };
-            let counter = Arc::new(AtomicUsize::new(0));
             let sent = match ran {
                 Ran::Status(tag) => {
+                    log.set("ok");
                     *status = transaction_after(&tag, *status);
                     client
                         .feed(PgWireBackendMessage::CommandComplete(Tag::new(&tag).into()))
@@ -265,20 +309,19 @@ impl Conn {
                         .map_err(Into::into)
                 }
                 Ran::Rows(stream) => {
-                    let resp = query_response(stream, &Format::UnifiedText, rows_tag(stmt), counter.clone());
+                    let resp = query_response(stream, &Format::UnifiedText, rows_tag(stmt), log.clone());
                     send_query_response(client, resp, true).await
                 }
-                Ran::CopyOut(stream, options) => self.copy_out(client, stream, &options, counter.clone()).await,
+                Ran::CopyOut(stream, options) => self.copy_out(client, stream, &options, log.clone()).await,
             };
-            let rows = counter.load(Ordering::Relaxed);
             match sent {
-                Ok(()) => self.log(&session, stmt, started, rows, "ok"),
+                Ok(()) => {}
                 Err(PgWireError::UserError(info)) => {
-                    self.log(&session, stmt, started, rows, "error");
+                    log.set("error");
                     return self.send_error(client, *info, status).await;
                 }
                 Err(other) => {
-                    self.log(&session, stmt, started, rows, "disconnected");
+                    log.set("disconnected");
                     return Err(other);
                 }
             }
@@ -311,7 +354,7 @@ impl Conn {
         client: &mut C,
         stream: BatchStream,
         options: &strata_sql::pg::CopyOptions,
-        counter: Arc<AtomicUsize>,
+        log: Arc<QueryLog>,
     ) -> PgWireResult<()>
     where
         C: Sink<PgWireBackendMessage> + Unpin + Send,
@@ -321,7 +364,7 @@ impl Conn {
         let schema = stream.schema.clone();
         let columns = schema.fields().len();
         let format: i8 = if options.format == strata_sql::pg::CopyFormat::Binary { 1 } else { 0 };
-        let mut data = Box::pin(encode::copy_data(pg_batches(stream, counter.clone()), schema, options));
+        let mut data = Box::pin(encode::copy_data(pg_batches(stream, log.clone()), schema, options));
         client
             .send(PgWireBackendMessage::CopyOutResponse(CopyOutResponse::new(
                 format,
@@ -338,7 +381,7 @@ impl Conn {
                 .await?;
         }
         client.feed(PgWireBackendMessage::CopyDone(CopyDone::new())).await?;
-        let tag = Tag::new("COPY").with_rows(counter.load(Ordering::Relaxed));
+        let tag = Tag::new("COPY").with_rows(log.rows.load(Ordering::Relaxed));
         client.feed(PgWireBackendMessage::CommandComplete(tag.into())).await?;
         Ok(())
     }
@@ -347,6 +390,64 @@ impl Conn {
 fn ends_transaction(stmt: &Statement) -> bool {
     let first = stmt.to_string().split_whitespace().next().unwrap_or("").to_ascii_uppercase();
     matches!(first.trim_end_matches(';'), "ROLLBACK" | "COMMIT" | "END" | "ABORT")
+}
+
+/// Values as the plan's placeholders expect them: a client may send `1` as text for a bigint
+/// column, or NULL without a type.
+fn coerce_params(
+    values: datafusion::common::ParamValues,
+    wanted: &[Option<datafusion::arrow::datatypes::DataType>],
+) -> PgWireResult<datafusion::common::ParamValues> {
+    let datafusion::common::ParamValues::List(list) = values else {
+        return Ok(values);
+    };
+    let coerced = list
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let value = text_time(v.value, wanted.get(i).cloned().flatten());
+            match wanted.get(i) {
+                Some(Some(dt)) if value.data_type() != *dt => value.cast_to(dt).map_err(|e| {
+                    PgWireError::UserError(Box::new(pgwire::error::ErrorInfo::new(
+                        "ERROR".into(),
+                        "22P02".into(),
+                        format!("parameter ${}: {e}", i + 1),
+                    )))
+                }),
+                _ => Ok(value),
+            }
+        })
+        .collect::<PgWireResult<Vec<_>>>()?;
+    Ok(datafusion::common::ParamValues::List(coerced.into_iter().map(Into::into).collect()))
+}
+
+/// Dates and timestamps sent as text the way PostgreSQL reads them: pgJDBC's setDate sends
+/// `2026-01-11 +00`, and timestamps come with `+00`-style offsets Arrow's cast rejects.
+fn text_time(
+    value: datafusion::common::ScalarValue,
+    wanted: Option<datafusion::arrow::datatypes::DataType>,
+) -> datafusion::common::ScalarValue {
+    use datafusion::arrow::datatypes::DataType as D;
+    use datafusion::common::ScalarValue as S;
+    let (S::Utf8(Some(text)), Some(dt)) = (&value, &wanted) else {
+        return value;
+    };
+    match dt {
+        D::Date32 | D::Date64 => {
+            let day = text.trim().get(..10).unwrap_or("");
+            match chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d") {
+                Ok(d) => S::Date32(Some(
+                    (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32,
+                )),
+                Err(_) => value,
+            }
+        }
+        D::Timestamp(_, tz) => match strata_catalog::time::parse_timestamp(text) {
+            Ok(t) => S::TimestampMicrosecond(Some(t.timestamp_micros()), tz.clone()),
+            Err(_) => value,
+        },
+        _ => value,
+    }
 }
 
 /// A statement prepared by Parse: the parsed statement and what planning it told us.
@@ -360,6 +461,32 @@ pub struct StmtParser {
     session: Arc<OnceLock<Arc<Session>>>,
 }
 
+/// The SQL name of a parameter type a client declared, for the types Strata can plan with;
+/// others stay undeclared and are inferred from the query.
+fn sql_type_name(t: &Type) -> Option<String> {
+    if let postgres_types::Kind::Array(inner) = t.kind() {
+        return sql_type_name(inner).map(|n| format!("{n}[]"));
+    }
+    let name = match *t {
+        Type::BOOL => "boolean",
+        Type::INT2 => "smallint",
+        Type::INT4 => "integer",
+        Type::INT8 => "bigint",
+        Type::FLOAT4 => "real",
+        Type::FLOAT8 => "double precision",
+        Type::NUMERIC => "numeric",
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => "text",
+        Type::BYTEA => "bytea",
+        Type::DATE => "date",
+        Type::TIME => "time",
+        Type::TIMESTAMP => "timestamp",
+        Type::TIMESTAMPTZ => "timestamptz",
+        Type::INTERVAL => "interval",
+        _ => return None,
+    };
+    Some(name.to_string())
+}
+
 fn param_type(dt: &Option<datafusion::arrow::datatypes::DataType>) -> Type {
     dt.as_ref()
         .and_then(|t| arrow_pg::datatypes::into_pg_type(t).ok())
@@ -370,7 +497,7 @@ fn param_type(dt: &Option<datafusion::arrow::datatypes::DataType>) -> Type {
 impl QueryParser for StmtParser {
     type Statement = Prepared;
 
-    async fn parse_sql<C>(&self, _client: &C, sql: &str, _types: &[Option<Type>]) -> PgWireResult<Option<Prepared>>
+    async fn parse_sql<C>(&self, _client: &C, sql: &str, types: &[Option<Type>]) -> PgWireResult<Option<Prepared>>
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
@@ -388,7 +515,8 @@ impl QueryParser for StmtParser {
                 "cannot insert multiple commands into a prepared statement".into(),
             ))));
         }
-        let Some(stmt) = stmts.pop() else { return Ok(None) };
+        let Some(mut stmt) = stmts.pop() else { return Ok(None) };
+        stmt.declare_param_types(&types.iter().map(|t| t.as_ref().and_then(sql_type_name)).collect::<Vec<_>>());
         let described = session.describe(&stmt).await.map_err(to_pg)?;
         Ok(Some(Prepared { stmt, described }))
     }
@@ -468,20 +596,27 @@ impl ExtendedQueryHandler for Conn {
             ))));
         }
         let params = if portal.parameter_len() > 0 {
-            let types: Vec<Option<&datafusion::arrow::datatypes::DataType>> =
-                prepared.described.params.iter().map(|t| t.as_ref()).collect();
-            Some(arrow_pg::datatypes::df::deserialize_parameters(portal, &types)?)
+            let wanted = &prepared.described.params;
+            let types: Vec<Option<&datafusion::arrow::datatypes::DataType>> = wanted.iter().map(|t| t.as_ref()).collect();
+            // What we told the client in ParameterDescription: the wire type to decode by when
+            // the client declared none.
+            let described: Vec<Type> = wanted.iter().map(param_type).collect();
+            let server: Vec<Option<&Type>> = described.iter().map(Some).collect();
+            let values = arrow_pg::datatypes::df::deserialize_parameters_with_server_types(portal, &types, &server)?;
+            Some(coerce_params(values, wanted)?)
         } else {
             None
         };
-        let started = Instant::now();
+        let log = self.query_log(&session, &prepared.stmt);
         let ran = self.run(&session, &prepared.stmt, params).await.map_err(|e| {
-            self.log(&session, &prepared.stmt, started, 0, "error");
+            log.set("error");
             PgWireError::UserError(Box::new(error_info(&e)))
         })?;
-        self.log(&session, &prepared.stmt, started, 0, "started");
         Ok(match ran {
-            Ran::Status(tag) => match tag.as_str() {
+            Ran::Status(tag) => match {
+                log.set("ok");
+                tag.as_str()
+            } {
                 "BEGIN" => Response::TransactionStart(Tag::new(&tag)),
                 "COMMIT" | "ROLLBACK" => Response::TransactionEnd(Tag::new(&tag)),
                 _ => Response::Execution(Tag::new(&tag)),
@@ -490,13 +625,13 @@ impl ExtendedQueryHandler for Conn {
                 stream,
                 &portal.result_column_format,
                 rows_tag(&prepared.stmt),
-                Arc::new(AtomicUsize::new(0)),
+                log,
             )),
             Ran::CopyOut(stream, options) => {
                 let schema = stream.schema.clone();
                 let columns = schema.fields().len();
                 let format = if options.format == strata_sql::pg::CopyFormat::Binary { 1 } else { 0 };
-                let data = encode::copy_data(pg_batches(stream, Arc::new(AtomicUsize::new(0))), schema, &options);
+                let data = encode::copy_data(pg_batches(stream, log), schema, &options);
                 Response::CopyOut(CopyResponse::new(format, columns, data))
             }
         })

@@ -84,7 +84,7 @@ pub fn fields(schema: &SchemaRef, format: &Format) -> Vec<FieldInfo> {
         .enumerate()
         .map(|(i, f)| {
             FieldInfo::new(
-                f.name().clone(),
+                strata_sql::pg::wire_name(f.name()).to_string(),
                 None,
                 None,
                 pg_type(f),

@@ -19,9 +19,19 @@ use tokio::sync::{mpsc, watch};
 const CHANNEL_BATCHES: usize = 2;
 
 pub struct Executor {
-    /// Kept so the runtime lives as long as the server.
-    _runtime: Runtime,
+    /// Kept so the runtime lives as long as the server; taken on drop.
+    runtime: Option<Runtime>,
     handle: Handle,
+}
+
+impl Drop for Executor {
+    /// The server drops this from async code, where a blocking runtime shutdown would panic;
+    /// queries still running have been told to stop, so nothing is lost by not waiting.
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 impl Executor {
@@ -33,7 +43,7 @@ impl Executor {
             .build()?;
         Ok(Executor {
             handle: runtime.handle().clone(),
-            _runtime: runtime,
+            runtime: Some(runtime),
         })
     }
 }

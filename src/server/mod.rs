@@ -92,15 +92,18 @@ struct Canceller(Arc<Shared>);
 #[async_trait::async_trait]
 impl CancelHandler for Canceller {
     async fn on_cancel_request(&self, req: CancelRequest) {
-        let SecretKey::I32(secret) = req.secret_key else {
-            return;
+        // Before the protocol version is known the codec may hand the key over as raw bytes.
+        let secret = match &req.secret_key {
+            SecretKey::I32(s) => Some(*s),
+            SecretKey::Bytes(b) => <[u8; 4]>::try_from(b.as_ref()).ok().map(i32::from_be_bytes),
         };
         let cancels = self.0.cancels.lock().expect("cancel registry");
-        if let Some((expected, tx)) = cancels.get(&req.pid) {
-            if *expected == secret {
+        match (cancels.get(&req.pid), secret) {
+            (Some((expected, tx)), Some(secret)) if *expected == secret => {
                 tx.send_modify(|n| *n += 1);
                 tracing::info!(pid = req.pid, "query cancelled by request");
             }
+            _ => tracing::warn!(pid = req.pid, "cancel request for no matching connection"),
         }
     }
 }

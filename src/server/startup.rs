@@ -212,14 +212,41 @@ impl Conn {
         let settings = session.pg_settings().expect("a pg session").clone();
         for (k, v) in &metadata {
             match k.as_str() {
-                "application_name" | "DateStyle" | "TimeZone" | "client_encoding" | "extra_float_digits" | "IntervalStyle" => {
+                "TimeZone" => {
+                    // JDBC sends the JVM's zone; one Strata cannot use is not worth refusing
+                    // the connection over, so the session stays in UTC.
+                    if session.set_time_zone(v).is_ok() {
+                        settings.set(k, v)
+                    }
+                }
+                "application_name" | "DateStyle" | "client_encoding" | "extra_float_digits" | "IntervalStyle" => {
                     settings.set(k, v)
                 }
                 _ => {}
             }
         }
+        // Any other startup parameter is a setting, as in PostgreSQL (asyncpg's server_settings
+        // sends strata.as_of this way); options=-c name=value is the libpq way.
+        let mut assignments: Vec<(String, String)> = metadata
+            .iter()
+            .filter(|(k, _)| {
+                !matches!(
+                    k.as_str(),
+                    "user" | "database" | "options" | "replication" | "TimeZone" | "application_name"
+                        | "DateStyle" | "client_encoding" | "extra_float_digits" | "IntervalStyle"
+                )
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         if let Some(options) = metadata.get("options") {
-            for (name, value) in parse_options(options).map_err(|m| fatal("22023", &m))? {
+            assignments.extend(parse_options(options).map_err(|m| fatal("22023", &m))?);
+        }
+        {
+            for (name, value) in assignments {
+                // The name goes into SQL text: a setting name is dotted identifiers, nothing else.
+                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
+                    return Err(fatal("22023", &format!("invalid setting name {name:?} in the startup packet")));
+                }
                 let sql = format!("SET {name} = '{}'", value.replace('\'', "''"));
                 let stmts = session.parse(&sql).map_err(|e| fatal("22023", &format!("options: {e}")))?;
                 for s in &stmts {

@@ -6,4 +6,5 @@ mod lakes;
 mod repl;
 mod rules;
 mod s3;
+mod server;
 mod slt;

@@ -195,4 +195,81 @@ pub(crate) fn register(ctx: &SessionContext, settings: &Arc<Settings>, user: &st
     ctx.register_udf(udf("txid_current", 0..=0, DataType::Int64, |_, _| {
         Ok(ScalarValue::Int64(Some(1)))
     }));
+    // Lake tables have no serial columns, no collations to hide, no advisory locks to hold.
+    ctx.register_udf(udf("pg_get_serial_sequence", 2..=2, DataType::Utf8, |_, _| {
+        Ok(ScalarValue::Utf8(None))
+    }));
+    ctx.register_udf(udf("pg_collation_is_visible", 1..=1, DataType::Boolean, |_, _| {
+        Ok(ScalarValue::Boolean(Some(true)))
+    }));
+    ctx.register_udf(udf("pg_advisory_unlock_all", 0..=0, DataType::Utf8, |_, _| {
+        Ok(ScalarValue::Utf8(None))
+    }));
+    // Types Strata does not have (hstore, citext…) are not found.
+    ctx.register_udf(udf("to_regtype", 1..=1, DataType::Int32, |_, _| {
+        Ok(ScalarValue::Int32(None))
+    }));
+    ctx.register_udf(udf("quote_literal", 1..=1, DataType::Utf8, |args, _| {
+        Ok(match text(&args[0]) {
+            Some(v) if v.contains('\\') => utf8(format!("E'{}'", v.replace('\\', "\\\\").replace('\'', "''"))),
+            Some(v) => utf8(format!("'{}'", v.replace('\'', "''"))),
+            None => ScalarValue::Utf8(None),
+        })
+    }));
+    ctx.register_udf(udf("pg_typeof", 1..=1, DataType::Utf8, |args, _| {
+        Ok(utf8(pg_type_name(&args[0].data_type())))
+    }));
+    ctx.register_udf(udf("json_build_object", 0..=100, DataType::Utf8, |args, _| {
+        if args.len() % 2 != 0 {
+            return exec_err!("json_build_object needs key/value pairs");
+        }
+        let mut map = serde_json::Map::new();
+        for pair in args.chunks(2) {
+            let key = text(&pair[0]).unwrap_or_default();
+            map.insert(key, json_value(&pair[1]));
+        }
+        Ok(utf8(serde_json::Value::Object(map).to_string()))
+    }));
+}
+
+fn json_value(v: &ScalarValue) -> serde_json::Value {
+    if v.is_null() {
+        return serde_json::Value::Null;
+    }
+    match v {
+        ScalarValue::Boolean(Some(b)) => serde_json::Value::Bool(*b),
+        ScalarValue::Int8(Some(n)) => (*n).into(),
+        ScalarValue::Int16(Some(n)) => (*n).into(),
+        ScalarValue::Int32(Some(n)) => (*n).into(),
+        ScalarValue::Int64(Some(n)) => (*n).into(),
+        ScalarValue::Float64(Some(f)) => serde_json::Number::from_f64(*f)
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::Null),
+        other => serde_json::Value::String(text(other).unwrap_or_default()),
+    }
+}
+
+/// PostgreSQL's name for the type an Arrow value travels as (`pg_typeof`).
+pub fn pg_type_name(t: &DataType) -> String {
+    match t {
+        DataType::Boolean => "boolean",
+        DataType::Int8 | DataType::Int16 | DataType::UInt8 => "smallint",
+        DataType::Int32 | DataType::UInt16 => "integer",
+        DataType::Int64 | DataType::UInt32 => "bigint",
+        DataType::Float16 | DataType::Float32 => "real",
+        DataType::Float64 => "double precision",
+        DataType::Decimal128(..) | DataType::Decimal256(..) | DataType::UInt64 => "numeric",
+        DataType::Date32 | DataType::Date64 => "date",
+        DataType::Time32(_) | DataType::Time64(_) => "time without time zone",
+        DataType::Timestamp(_, None) => "timestamp without time zone",
+        DataType::Timestamp(_, Some(_)) => "timestamp with time zone",
+        DataType::Interval(_) | DataType::Duration(_) => "interval",
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => "bytea",
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+            return format!("{}[]", pg_type_name(f.data_type()))
+        }
+        DataType::Null => "unknown",
+        _ => "text",
+    }
+    .to_string()
 }

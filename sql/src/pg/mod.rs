@@ -6,6 +6,7 @@ mod catalog;
 mod copy;
 mod cursor;
 mod functions;
+mod overlay;
 mod rewrite;
 mod settings;
 pub mod sqlstate;
@@ -14,6 +15,7 @@ mod statements;
 pub use copy::{CopyFormat, CopyOptions};
 pub(crate) use copy::copy_to_stdout;
 pub(crate) use rewrite::rewrite;
+pub use rewrite::wire_name;
 pub use functions::version_string;
 pub use settings::{display_name, parse_millis, Settings};
 
@@ -108,9 +110,12 @@ impl PgEngine {
         }
         ctx.register_udtf("pg_get_keywords", static_tables.pg_get_keywords.clone());
         pgc::generate_series_arg_coercion::CoerceIntArgsToBigInt::widen(&ctx);
-        let template = SessionStateBuilder::new_from_existing(ctx.state())
+        let mut template = SessionStateBuilder::new_from_existing(ctx.state())
             .with_type_planner(Arc::new(pgc::oid_type_planner::PgOidTypePlanner))
             .build();
+        // PostgreSQL's `timestamp with time zone` is UTC unless the client sets TimeZone;
+        // without a session zone DataFusion would make it a zoneless timestamp.
+        template.config_mut().options_mut().execution.time_zone = Some("UTC".into());
         Ok(PgEngine {
             engine,
             template,
@@ -141,7 +146,9 @@ impl PgEngine {
             PgCatalogSchemaProvider::try_new(view, self.static_tables.clone(), EmptyContextProvider)?;
         let set = ZoneSet {
             readable,
-            pg_catalog: Arc::new(pg_catalog),
+            pg_catalog: Arc::new(overlay::PgCatalogOverlay {
+                inner: Arc::new(pg_catalog),
+            }),
         };
         by_zones.insert(key, set.clone());
         Ok(set)

@@ -1,6 +1,8 @@
 //! Rewrites for Postgres semantics DataFusion lacks, applied after datafusion-pg-catalog's:
-//! `ARRAY(subquery)` and PostgreSQL's names for unnamed result columns (`count`, not
-//! `count(*)`; `?column?` for a literal), which clients that read columns by name rely on.
+//! `ARRAY(subquery)`, `LIKE … ESCAPE` with another escape character, `information_schema`
+//! views DataFusion lacks, and PostgreSQL's names for result columns (`count`, not
+//! `count(*)`; `?column?` for an expression; duplicates allowed), which clients that read
+//! columns by name rely on.
 use datafusion::sql::sqlparser::ast::{
     self, Expr, FunctionArguments, Ident, Query, SelectItem, SetExpr, Statement, VisitMut,
     VisitorMut,
@@ -8,10 +10,77 @@ use datafusion::sql::sqlparser::ast::{
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 
+/// Marks the second and later of duplicate column names: DataFusion needs unique names, so
+/// the plan carries `name<MARK>n` and the wire shows `name` (see [`wire_name`]).
+pub const DUPLICATE_MARK: char = '\u{1}';
+
+/// A column's name as clients see it.
+pub fn wire_name(name: &str) -> &str {
+    name.split(DUPLICATE_MARK).next().unwrap_or(name)
+}
+
 pub(crate) fn rewrite(stmt: &mut Statement) {
     let _ = stmt.visit(&mut ArraySubquery);
+    let _ = stmt.visit(&mut Compat);
     if let Statement::Query(q) = stmt {
         name_columns(q);
+    }
+}
+
+/// Relation renames and `LIKE … ESCAPE`.
+struct Compat;
+
+impl VisitorMut for Compat {
+    type Break = ();
+
+    fn post_visit_relation(&mut self, name: &mut ast::ObjectName) -> ControlFlow<()> {
+        let parts: Vec<String> = name.0.iter().map(|p| p.to_string().to_lowercase()).collect();
+        if let [.., schema, table] = parts.as_slice() {
+            let known = super::overlay::INFORMATION_SCHEMA_EXTRAS.iter().any(|(t, _)| t == table);
+            if schema == "information_schema" && known {
+                *name = ast::ObjectName::from(vec![
+                    Ident::new("pg_catalog"),
+                    Ident::new(format!("{}{table}", super::overlay::EXTRA_PREFIX)),
+                ]);
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        // DataFusion's LIKE only escapes with a backslash: re-escape literal patterns.
+        let (Expr::Like { pattern, escape_char, .. } | Expr::ILike { pattern, escape_char, .. }) = expr else {
+            return ControlFlow::Continue(());
+        };
+        let esc = match escape_char.as_ref().map(|v| &v.value) {
+            Some(ast::Value::SingleQuotedString(e)) if e.chars().count() == 1 && e != "\\" => {
+                e.chars().next().expect("one char")
+            }
+            _ => return ControlFlow::Continue(()),
+        };
+        let Expr::Value(v) = pattern.as_mut() else {
+            return ControlFlow::Continue(());
+        };
+        let ast::Value::SingleQuotedString(p) = &v.value else {
+            return ControlFlow::Continue(());
+        };
+        let mut out = String::new();
+        let mut chars = p.chars();
+        while let Some(c) = chars.next() {
+            if c == esc {
+                if let Some(next) = chars.next() {
+                    out.push('\\');
+                    out.push(next);
+                }
+            } else if c == '\\' {
+                out.push_str("\\\\");
+            } else {
+                out.push(c);
+            }
+        }
+        v.value = ast::Value::SingleQuotedString(out);
+        *escape_char = None;
+        ControlFlow::Continue(())
     }
 }
 
@@ -23,6 +92,34 @@ impl VisitorMut for ArraySubquery {
     type Break = ();
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        // pg_class has no reloptions here (no storage options on lake tables): NULL, as
+        // PostgreSQL reports for a table without options.
+        if let Expr::CompoundIdentifier(parts) = expr {
+            if parts.last().is_some_and(|p| p.value == "reloptions") {
+                *expr = Expr::Value(ast::Value::Null.into());
+                return ControlFlow::Continue(());
+            }
+        }
+        let is_null = |e: &Expr| matches!(e, Expr::Value(v) if v.value == ast::Value::Null);
+        if let Expr::BinaryOp { left, op: ast::BinaryOperator::StringConcat, right } = expr {
+            if is_null(left) && is_null(right) {
+                *expr = Expr::Value(ast::Value::Null.into());
+                return ControlFlow::Continue(());
+            }
+        }
+        if let Expr::Function(f) = expr {
+            // array_to_string(NULL, …) is NULL; DataFusion cannot type an untyped NULL array.
+            if f.name.to_string().to_lowercase().ends_with("array_to_string") {
+                if let FunctionArguments::List(l) = &f.args {
+                    if let Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(first))) = l.args.first() {
+                        if is_null(first) {
+                            *expr = Expr::Value(ast::Value::Null.into());
+                            return ControlFlow::Continue(());
+                        }
+                    }
+                }
+            }
+        }
         if let Expr::Function(f) = expr {
             let is_array = f.name.0.len() == 1
                 && f.name.to_string().eq_ignore_ascii_case("array");
@@ -72,68 +169,86 @@ impl VisitorMut for ArraySubquery {
     }
 }
 
-/// Gives unnamed select items the names PostgreSQL gives them, where that keeps names unique
-/// (DataFusion refuses duplicate names; PostgreSQL allows them).
+/// Gives select items PostgreSQL's names: an unnamed function call is named after the function,
+/// any other unnamed expression `?column?`; duplicate names are marked (see [`DUPLICATE_MARK`]).
 fn name_columns(q: &mut Query) {
     let SetExpr::Select(select) = q.body.as_mut() else {
         return;
     };
-    let names: Vec<Option<String>> = select
-        .projection
-        .iter()
-        .map(|item| match item {
-            SelectItem::UnnamedExpr(e) => pg_name(e),
-            _ => None,
-        })
-        .collect();
-    let mut taken: HashMap<String, usize> = HashMap::new();
-    for item in &select.projection {
-        let name = match item {
-            SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.clone()),
-            SelectItem::UnnamedExpr(Expr::Identifier(i)) => Some(i.value.clone()),
-            SelectItem::UnnamedExpr(Expr::CompoundIdentifier(p)) => {
-                p.last().map(|i| i.value.clone())
-            }
-            _ => None,
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for item in select.projection.iter_mut() {
+        let (expr, name, explicit) = match &*item {
+            SelectItem::ExprWithAlias { expr, alias } => (expr.clone(), alias.value.clone(), true),
+            SelectItem::UnnamedExpr(e) => match e {
+                Expr::Identifier(i) => (e.clone(), i.value.clone(), false),
+                Expr::CompoundIdentifier(p) => {
+                    let Some(last) = p.last() else { continue };
+                    (e.clone(), last.value.clone(), false)
+                }
+                _ => (e.clone(), pg_name(e), true),
+            },
+            _ => continue,
         };
-        if let Some(n) = name {
-            *taken.entry(n).or_default() += 1;
-        }
-    }
-    for n in names.iter().flatten() {
-        *taken.entry(n.clone()).or_default() += 1;
-    }
-    for (item, name) in select.projection.iter_mut().zip(names) {
-        let Some(name) = name else { continue };
-        if taken.get(&name) != Some(&1) {
-            continue;
-        }
-        if let SelectItem::UnnamedExpr(e) = item {
+        let n = seen.entry(name.clone()).or_default();
+        *n += 1;
+        if *n > 1 {
             *item = SelectItem::ExprWithAlias {
-                expr: e.clone(),
+                expr,
+                alias: Ident::with_quote('"', format!("{name}{DUPLICATE_MARK}{n}")),
+            };
+        } else if explicit && matches!(item, SelectItem::UnnamedExpr(_)) {
+            *item = SelectItem::ExprWithAlias {
+                expr,
                 alias: Ident::with_quote('"', name),
             };
         }
     }
 }
 
-/// The name PostgreSQL gives an unnamed result column, where it differs from DataFusion's.
-fn pg_name(e: &Expr) -> Option<String> {
-    match e {
+/// The name PostgreSQL gives an unnamed result column.
+fn pg_name(e: &Expr) -> String {
+    let name = match e {
         Expr::Function(f) => f.name.0.last().map(|p| p.to_string().trim_matches('"').to_lowercase()),
-        Expr::Cast { expr, .. } => match expr.as_ref() {
-            Expr::Identifier(_) | Expr::CompoundIdentifier(_) => None,
-            inner => pg_name(inner).or(Some("?column?".into())),
+        Expr::Cast { expr, data_type, .. } => match expr.as_ref() {
+            Expr::Identifier(i) => Some(i.value.clone()),
+            Expr::CompoundIdentifier(p) => p.last().map(|i| i.value.clone()),
+            Expr::Value(_) => Some(type_name(data_type)),
+            inner => Some(pg_name(inner)),
         },
-        Expr::Value(_) => Some("?column?".into()),
-        Expr::Nested(inner) => pg_name(inner),
+        Expr::Nested(inner) => Some(pg_name(inner)),
         Expr::Case { .. } => Some("case".into()),
         Expr::Exists { .. } => Some("exists".into()),
-        Expr::Subquery(_) => None,
-        Expr::TypedString(_) => None,
+        Expr::Array(_) => Some("array".into()),
+        Expr::Subquery(q) => match q.body.as_ref() {
+            SetExpr::Select(s) => match s.projection.as_slice() {
+                [SelectItem::ExprWithAlias { alias, .. }] => Some(alias.value.clone()),
+                [SelectItem::UnnamedExpr(Expr::Identifier(i))] => Some(i.value.clone()),
+                [SelectItem::UnnamedExpr(inner)] => Some(pg_name(inner)),
+                _ => None,
+            },
+            _ => None,
+        },
         _ => None,
+    };
+    name.filter(|n| !n.is_empty()).unwrap_or_else(|| "?column?".into())
+}
+
+/// PostgreSQL's internal name of a type, which names a cast literal's column (`1::int` → int4).
+fn type_name(t: &ast::DataType) -> String {
+    let text = t.to_string().to_lowercase();
+    match text.split('(').next().unwrap_or("").trim() {
+        "int" | "integer" | "int4" => "int4",
+        "bigint" | "int8" => "int8",
+        "smallint" | "int2" => "int2",
+        "boolean" | "bool" => "bool",
+        "real" | "float4" => "float4",
+        "double precision" | "float8" | "double" => "float8",
+        "varchar" | "character varying" => "varchar",
+        "timestamp with time zone" | "timestamptz" => "timestamptz",
+        "timestamp" | "timestamp without time zone" => "timestamp",
+        other => return other.to_string(),
     }
-    .filter(|n| !n.is_empty())
+    .to_string()
 }
 
 #[cfg(test)]
@@ -153,18 +268,30 @@ mod tests {
     #[test]
     fn unnamed_columns_get_postgres_names() {
         assert_eq!(
-            rewritten("SELECT count(*), 1, current_database()"),
-            r#"SELECT count(*) AS "count", 1 AS "?column?", current_database() AS "current_database""#
+            rewritten("SELECT count(*), 1, current_database(), a + 1, 1::int, b::text FROM t"),
+            "SELECT count(*) AS \"count\", 1 AS \"?column?\", current_database() AS \"current_database\", a + 1 AS \"?column?\u{1}2\", 1::INT AS \"int4\", b::TEXT AS \"b\" FROM t"
         );
     }
 
     #[test]
-    fn duplicate_names_stay_as_datafusion_names_them() {
-        assert_eq!(rewritten("SELECT 1, 2"), "SELECT 1, 2");
+    fn duplicate_names_are_marked_for_the_wire() {
+        let sql = rewritten("SELECT count(a) AS count, count(b), x, x FROM t");
+        assert_eq!(sql, "SELECT count(a) AS count, count(b) AS \"count\u{1}2\", x, x AS \"x\u{1}2\" FROM t");
+        assert_eq!(wire_name("count\u{1}2"), "count");
+    }
+
+    #[test]
+    fn like_escape_becomes_backslash() {
         assert_eq!(
-            rewritten("SELECT count(a) AS count, count(b)"),
-            "SELECT count(a) AS count, count(b)"
+            rewritten("SELECT 1 FROM t WHERE n NOT LIKE 'pg/_%' ESCAPE '/'"),
+            "SELECT 1 AS \"?column?\" FROM t WHERE n NOT LIKE 'pg\\_%'"
         );
+    }
+
+    #[test]
+    fn missing_information_schema_views_come_from_pg_catalog() {
+        assert!(rewritten("SELECT * FROM information_schema.table_constraints")
+            .contains("pg_catalog.strata_information_schema_table_constraints"));
     }
 
     #[test]

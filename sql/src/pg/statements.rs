@@ -50,7 +50,14 @@ impl Session {
                     .map(|i| i.value.clone())
                     .collect::<Vec<_>>()
                     .join(".");
-                let lower = name.to_ascii_lowercase();
+                let mut lower = name.to_ascii_lowercase();
+                // Multi-word forms: SHOW TRANSACTION ISOLATION LEVEL, SHOW TIME ZONE…
+                lower = match lower.as_str() {
+                    "transaction.isolation.level" => "transaction_isolation".into(),
+                    "time.zone" => "timezone".into(),
+                    "session.authorization" => "session_authorization".into(),
+                    _ => lower,
+                };
                 if lower == "all" {
                     return Ok(Some(self.show_all(pg)?));
                 }
@@ -174,6 +181,9 @@ impl Session {
                     .map(crate::settings::value_text)
                     .collect::<Vec<_>>()
                     .join(", ");
+                if var == "timezone" || var == "time zone" {
+                    self.set_time_zone(&value)?;
+                }
                 if value.eq_ignore_ascii_case("default") {
                     pg.settings.reset(&var);
                 } else {
@@ -182,8 +192,9 @@ impl Session {
                 done
             }
             Set::SetTimeZone { value, .. } => {
-                pg.settings
-                    .set("timezone", &crate::settings::value_text(value));
+                let value = crate::settings::value_text(value);
+                self.set_time_zone(&value)?;
+                pg.settings.set("timezone", &value);
                 done
             }
             Set::SetNames { charset_name, .. } => {
@@ -194,6 +205,24 @@ impl Session {
             // on a read-only lake.
             _ => done,
         }
+    }
+
+    /// The session time zone: how `timestamp with time zone` values are shown and which zone
+    /// a zoneless timestamp literal is cast from.
+    pub fn set_time_zone(&self, zone: &str) -> Result<()> {
+        let zone = match zone.trim() {
+            z if z.eq_ignore_ascii_case("default") || z.eq_ignore_ascii_case("local") => "UTC",
+            z => z,
+        };
+        if zone.parse::<datafusion::arrow::array::timezone::Tz>().is_err() {
+            return Err(SqlError::Pg {
+                code: "22023",
+                message: format!("invalid value for parameter \"TimeZone\": \"{zone}\""),
+            });
+        }
+        let state = self.ctx.state_ref();
+        state.write().config_mut().options_mut().execution.time_zone = Some(zone.to_string());
+        Ok(())
     }
 
     fn show_all(&self, pg: &PgState) -> Result<Output> {
