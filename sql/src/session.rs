@@ -45,6 +45,8 @@ enum Kind {
     CopyOut(Box<DFStatement>, crate::pg::CopyOptions),
     /// A statement accepted without effect (LISTEN/UNLISTEN on a lake without notifications).
     Accepted(String),
+    /// `MOVE …`: a FETCH whose rows are skipped (cursors only move forward).
+    Move(Box<DFStatement>),
 }
 
 impl Statement {
@@ -211,6 +213,17 @@ impl Session {
             }
             Kind::Sql(ast) => self.execute_sql((**ast).clone(), None).await,
             Kind::Accepted(tag) => Ok(Output::Status(tag.clone())),
+            Kind::Move(fetch) => match self.execute_sql((**fetch).clone(), None).await? {
+                Output::Rows(mut rows) => {
+                    use futures::StreamExt;
+                    let mut n = 0;
+                    while let Some(b) = rows.next().await {
+                        n += b?.num_rows();
+                    }
+                    Ok(Output::Status(format!("MOVE {n}")))
+                }
+                other => Ok(other),
+            },
             Kind::CopyOut(query, options) => {
                 match self.execute_sql((**query).clone(), None).await? {
                     Output::Rows(rows) => Ok(Output::CopyOut {
@@ -243,7 +256,7 @@ impl Session {
     pub async fn describe(&self, stmt: &Statement) -> Result<Described> {
         let ast = match &stmt.kind {
             Kind::Sql(ast) => ast,
-            Kind::CopyOut(..) | Kind::Refresh | Kind::Accepted(_) => {
+            Kind::CopyOut(..) | Kind::Refresh | Kind::Accepted(_) | Kind::Move(_) => {
                 return Ok(Described::default())
             }
         };
@@ -267,6 +280,27 @@ impl Session {
                         schema: Some(Arc::new(datafusion::arrow::datatypes::Schema::new(fields))),
                         params: vec![],
                     });
+                }
+                ast::Statement::Fetch { name, .. } => {
+                    let schema = match &self.pg {
+                        Some(pg) => pg.cursors.schema(&name.value).await,
+                        None => None,
+                    };
+                    return Ok(Described { schema, params: vec![] });
+                }
+                ast::Statement::Declare { stmts } => {
+                    // The parameters are the cursor query's; a DECLARE returns no rows.
+                    let Some(query) = stmts.first().and_then(|d| d.for_query.clone()) else {
+                        return Ok(Described::default());
+                    };
+                    let inner = Statement {
+                        text: query.to_string(),
+                        kind: Kind::Sql(Box::new(DFStatement::Statement(Box::new(
+                            ast::Statement::Query(query),
+                        )))),
+                    };
+                    let described = Box::pin(self.describe(&inner)).await?;
+                    return Ok(Described { schema: None, params: described.params });
                 }
                 ast::Statement::Query(_) | ast::Statement::Explain { .. } => {}
                 ast::Statement::ShowTables { .. } | ast::Statement::ShowColumns { .. } => {}
@@ -336,7 +370,7 @@ impl Session {
                 let (plan, _) = self.plan((**ast).clone()).await?;
                 Ok(self.ctx.execute_logical_plan(plan).await?)
             }
-            Kind::Accepted(_) => Ok(self.ctx.read_empty()?),
+            Kind::Accepted(_) | Kind::Move(_) => Ok(self.ctx.read_empty()?),
             Kind::CopyOut(..) => Err(SqlError::Syntax(
                 "COPY … TO STDOUT is for Postgres clients; use the query itself".into(),
             )),
@@ -395,7 +429,7 @@ impl Session {
         params: Option<datafusion::common::ParamValues>,
     ) -> Result<Output> {
         if let Some(pg) = &self.pg {
-            if let Some(out) = Box::pin(self.pg_statement(pg, &mut ast)).await? {
+            if let Some(out) = Box::pin(self.pg_statement(pg, &mut ast, params.clone())).await? {
                 return Ok(out);
             }
         }
@@ -571,6 +605,19 @@ fn parse_pg(pg: &crate::pg::PgState, text: String) -> Result<Statement> {
                 kind: Kind::Accepted(w.to_string()),
                 text,
             })
+        }
+        Some("MOVE") => {
+            let fetch = format!("FETCH{}", &text.trim_start()[4..]);
+            if let Statement {
+                kind: Kind::Sql(ast),
+                ..
+            } = parse_one(fetch)?
+            {
+                return Ok(Statement {
+                    kind: Kind::Move(ast),
+                    text,
+                });
+            }
         }
         Some("COPY") => {
             let dialect = StrataDialect::default();

@@ -186,6 +186,15 @@ fn rows_tag(stmt: &Statement) -> &'static str {
     }
 }
 
+/// The CommandComplete tag of a status (the session's DECLARE tag also names the cursor).
+fn command_tag(tag: &str) -> &str {
+    if tag.starts_with("DECLARE CURSOR") {
+        "DECLARE CURSOR"
+    } else {
+        tag
+    }
+}
+
 fn transaction_after(tag: &str, status: TransactionStatus) -> TransactionStatus {
     match tag {
         "BEGIN" => TransactionStatus::Transaction,
@@ -265,6 +274,27 @@ impl SimpleQueryHandler for Conn {
 }
 
 impl Conn {
+    /// A DECLAREd cursor is also a portal of the protocol: psycopg 3's named cursors Describe
+    /// it by name to learn the columns before they FETCH.
+    async fn cursor_portal<C>(&self, client: &mut C, session: &Session, name: &str) -> PgWireResult<()>
+    where
+        C: ClientPortalStore,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+    {
+        let schema = session.cursor_schema(name).await;
+        let fetch = format!("FETCH ALL FROM \"{}\"", name.replace('"', "\"\""));
+        let Some(stmt) = session.parse(&fetch).ok().and_then(|mut s| s.pop()) else {
+            return Ok(());
+        };
+        let prepared = Prepared {
+            stmt,
+            described: Described { schema, params: vec![] },
+        };
+        let stored = Arc::new(StoredStatement::new(name.to_string(), prepared, vec![]));
+        client.portal_store().put_portal(Arc::new(Portal::new_cursor(name.to_string(), stored)));
+        Ok(())
+    }
+
     /// Runs the statements of one Query message in order. Errors a statement raises go to the
     /// client and end the message; only a broken connection is returned.
     async fn simple<C>(&self, client: &mut C, text: &str, status: &mut TransactionStatus) -> PgWireResult<()>
@@ -302,7 +332,8 @@ impl Conn {
             let sent = match ran {
                 Ran::Status(tag) => {
                     log.set("ok");
-                    *status = transaction_after(&tag, *status);
+                    let tag = command_tag(&tag);
+                    *status = transaction_after(tag, *status);
                     client
                         .feed(PgWireBackendMessage::CommandComplete(Tag::new(&tag).into()))
                         .await
@@ -615,7 +646,10 @@ impl ExtendedQueryHandler for Conn {
         Ok(match ran {
             Ran::Status(tag) => match {
                 log.set("ok");
-                tag.as_str()
+                if let Some(name) = tag.strip_prefix("DECLARE CURSOR ") {
+                    self.cursor_portal(client, &session, name).await?;
+                }
+                command_tag(&tag)
             } {
                 "BEGIN" => Response::TransactionStart(Tag::new(&tag)),
                 "COMMIT" | "ROLLBACK" => Response::TransactionEnd(Tag::new(&tag)),

@@ -93,6 +93,11 @@ impl Cursors {
         ))))
     }
 
+    /// The columns FETCH from this cursor returns.
+    pub async fn schema(&self, name: &str) -> Option<datafusion::arrow::datatypes::SchemaRef> {
+        self.open.lock().await.get(name).map(|c| c.stream.schema())
+    }
+
     pub async fn close(&self, name: &str) -> Result<()> {
         match self.open.lock().await.remove(name) {
             Some(_) => Ok(()),

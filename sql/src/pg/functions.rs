@@ -205,9 +205,10 @@ pub(crate) fn register(ctx: &SessionContext, settings: &Arc<Settings>, user: &st
     ctx.register_udf(udf("pg_advisory_unlock_all", 0..=0, DataType::Utf8, |_, _| {
         Ok(ScalarValue::Utf8(None))
     }));
-    // Types Strata does not have (hstore, citext…) are not found.
-    ctx.register_udf(udf("to_regtype", 1..=1, DataType::Int32, |_, _| {
-        Ok(ScalarValue::Int32(None))
+    // The built-in types clients look up by name (psycopg's TypeInfo.fetch); types Strata
+    // does not have (hstore, citext…) are not found, as in a database without the extension.
+    ctx.register_udf(udf("to_regtype", 1..=1, DataType::Int32, |args, _| {
+        Ok(ScalarValue::Int32(text(&args[0]).and_then(|n| type_oid(&n))))
     }));
     ctx.register_udf(udf("quote_literal", 1..=1, DataType::Utf8, |args, _| {
         Ok(match text(&args[0]) {
@@ -248,6 +249,49 @@ fn json_value(v: &ScalarValue) -> serde_json::Value {
         other => serde_json::Value::String(text(other).unwrap_or_default()),
     }
 }
+
+/// The OID of a built-in type by any of its names (`int4`, `integer`, `text[]`, `_text`).
+fn type_oid(name: &str) -> Option<i32> {
+    let name = name.trim().trim_start_matches("pg_catalog.").to_ascii_lowercase();
+    if let Some(elem) = name.strip_suffix("[]").or_else(|| name.strip_prefix('_')) {
+        let base = type_oid(elem)?;
+        return ARRAYS.iter().find(|(b, _)| *b == base).map(|(_, a)| *a);
+    }
+    let oid = match name.as_str() {
+        "bool" | "boolean" => 16,
+        "bytea" => 17,
+        "char" => 18,
+        "name" => 19,
+        "int8" | "bigint" => 20,
+        "int2" | "smallint" => 21,
+        "int4" | "integer" | "int" => 23,
+        "text" => 25,
+        "oid" => 26,
+        "json" => 114,
+        "float4" | "real" => 700,
+        "float8" | "double precision" => 701,
+        "bpchar" | "character" => 1042,
+        "varchar" | "character varying" => 1043,
+        "date" => 1082,
+        "time" | "time without time zone" => 1083,
+        "timestamp" | "timestamp without time zone" => 1114,
+        "timestamptz" | "timestamp with time zone" => 1184,
+        "interval" => 1186,
+        "numeric" | "decimal" => 1700,
+        "uuid" => 2950,
+        "jsonb" => 3802,
+        _ => return None,
+    };
+    Some(oid)
+}
+
+/// Element type OID → array type OID.
+const ARRAYS: &[(i32, i32)] = &[
+    (16, 1000), (17, 1001), (18, 1002), (19, 1003), (20, 1016), (21, 1005), (23, 1007),
+    (25, 1009), (26, 1028), (114, 199), (700, 1021), (701, 1022), (1042, 1014), (1043, 1015),
+    (1082, 1182), (1083, 1183), (1114, 1115), (1184, 1185), (1186, 1187), (1700, 1231),
+    (2950, 2951), (3802, 3807),
+];
 
 /// PostgreSQL's name for the type an Arrow value travels as (`pg_typeof`).
 pub fn pg_type_name(t: &DataType) -> String {

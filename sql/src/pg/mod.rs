@@ -243,6 +243,11 @@ impl Session {
         pg.settings.show(name, self.ctx.state().config_options())
     }
 
+    /// The columns of an open cursor (the server answers Describe of a DECLAREd portal).
+    pub async fn cursor_schema(&self, name: &str) -> Option<datafusion::arrow::datatypes::SchemaRef> {
+        self.pg.as_ref()?.cursors.schema(name).await
+    }
+
     /// The user a server session belongs to.
     pub fn user(&self) -> Option<&str> {
         self.pg.as_ref().map(|p| p.user.as_str())

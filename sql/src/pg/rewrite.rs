@@ -20,11 +20,61 @@ pub fn wire_name(name: &str) -> &str {
 }
 
 pub(crate) fn rewrite(stmt: &mut Statement) {
+    let _ = stmt.visit(&mut CatalogSubqueryInCase);
     let _ = stmt.visit(&mut ArraySubquery);
     let _ = stmt.visit(&mut Compat);
     if let Statement::Query(q) = stmt {
         name_columns(q);
     }
+}
+
+/// DataFusion cannot run a scalar subquery inside CASE. Catalog queries (SQLAlchemy's column
+/// reflection) put correlated lookups of column defaults, identity sequences and collations
+/// there; lake tables have none of these, so such a lookup over `pg_catalog` is NULL.
+struct CatalogSubqueryInCase;
+
+impl VisitorMut for CatalogSubqueryInCase {
+    type Break = ();
+
+    fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        if let Expr::Case { .. } = expr {
+            let _ = expr.visit(&mut NullCatalogSubqueries);
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+struct NullCatalogSubqueries;
+
+impl VisitorMut for NullCatalogSubqueries {
+    type Break = ();
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        if let Expr::Subquery(q) = expr {
+            if reads_only_pg_catalog(q) {
+                *expr = Expr::Value(ast::Value::Null.into());
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+fn reads_only_pg_catalog(q: &Query) -> bool {
+    let SetExpr::Select(select) = q.body.as_ref() else { return false };
+    let mut names = vec![];
+    for t in &select.from {
+        names.push(&t.relation);
+        names.extend(t.joins.iter().map(|j| &j.relation));
+    }
+    !names.is_empty()
+        && names.iter().all(|r| match r {
+            ast::TableFactor::Table { name, .. } => name
+                .0
+                .iter()
+                .filter_map(|p| p.as_ident())
+                .any(|i| i.value.eq_ignore_ascii_case("pg_catalog") || i.value.starts_with("pg_")),
+            _ => false,
+        })
 }
 
 /// Relation renames and `LIKE … ESCAPE`.
@@ -34,7 +84,11 @@ impl VisitorMut for Compat {
     type Break = ();
 
     fn post_visit_relation(&mut self, name: &mut ast::ObjectName) -> ControlFlow<()> {
-        let parts: Vec<String> = name.0.iter().map(|p| p.to_string().to_lowercase()).collect();
+        let parts: Vec<String> = name
+            .0
+            .iter()
+            .map(|p| p.as_ident().map(|i| i.value.to_lowercase()).unwrap_or_default())
+            .collect();
         if let [.., schema, table] = parts.as_slice() {
             let known = super::overlay::INFORMATION_SCHEMA_EXTRAS.iter().any(|(t, _)| t == table);
             if schema == "information_schema" && known {
@@ -58,6 +112,10 @@ impl VisitorMut for Compat {
             }
             _ => return ControlFlow::Continue(()),
         };
+        // SQLAlchemy writes the pattern as 'pg/_' || '%': fold literal concatenations first.
+        if let Some(folded) = literal_text(pattern) {
+            **pattern = Expr::Value(ast::Value::SingleQuotedString(folded).into());
+        }
         let Expr::Value(v) = pattern.as_mut() else {
             return ControlFlow::Continue(());
         };
@@ -120,6 +178,14 @@ impl VisitorMut for ArraySubquery {
                 }
             }
         }
+        if let Some(replacement) = generate_subscripts(expr) {
+            *expr = replacement;
+            return ControlFlow::Continue(());
+        }
+        if let Expr::Subquery(q) = expr {
+            first_value_scalar(q);
+            return ControlFlow::Continue(());
+        }
         if let Expr::Function(f) = expr {
             let is_array = f.name.0.len() == 1
                 && f.name.to_string().eq_ignore_ascii_case("array");
@@ -166,6 +232,81 @@ impl VisitorMut for ArraySubquery {
             }
         }
         ControlFlow::Continue(())
+    }
+}
+
+/// `generate_subscripts(arr, 1)` → `unnest(range(1, array_length(arr, 1) + 1))`: the same rows
+/// through the one set-returning function DataFusion plans in a select list.
+fn generate_subscripts(expr: &Expr) -> Option<Expr> {
+    let Expr::Function(f) = expr else { return None };
+    if !f.name.to_string().to_lowercase().ends_with("generate_subscripts") {
+        return None;
+    }
+    let FunctionArguments::List(l) = &f.args else { return None };
+    let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(arr)) = l.args.first()? else {
+        return None;
+    };
+    let sql = format!("unnest(range(1, CAST(coalesce(array_length({arr}, 1), 0) AS BIGINT) + 1))");
+    let dialect = crate::dialect::StrataDialect::default();
+    datafusion::sql::sqlparser::parser::Parser::new(&dialect)
+        .try_with_sql(&sql)
+        .and_then(|mut p| p.parse_expr())
+        .ok()
+}
+
+/// A scalar subquery returning one plain column: PostgreSQL allows it correlated (catalog
+/// queries do that: the default of a column from pg_attrdef), DataFusion only if it
+/// aggregates. `first_value` gives the same answer when there is at most one row, which is
+/// what PostgreSQL requires anyway.
+fn first_value_scalar(q: &mut Query) {
+    let SetExpr::Select(select) = q.body.as_mut() else { return };
+    if !matches!(&select.group_by, ast::GroupByExpr::Expressions(e, _) if e.is_empty())
+        || select.having.is_some()
+        || select.distinct.is_some()
+    {
+        return;
+    }
+    let [item] = select.projection.as_mut_slice() else { return };
+    let (expr, alias) = match item {
+        SelectItem::UnnamedExpr(e) => (e, None),
+        SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias.clone())),
+        _ => return,
+    };
+    if let Expr::Function(f) = expr {
+        let name = f.name.to_string().to_lowercase();
+        const AGGREGATES: &[&str] = &["count", "sum", "min", "max", "avg", "array_agg", "string_agg", "bool_and", "bool_or", "first_value", "last_value", "every"];
+        if AGGREGATES.iter().any(|a| name.ends_with(a)) {
+            return;
+        }
+    }
+    if matches!(expr, Expr::Value(_)) || select.from.is_empty() {
+        return;
+    }
+    let sql = format!("first_value({expr})");
+    let dialect = crate::dialect::StrataDialect::default();
+    if let Ok(wrapped) = datafusion::sql::sqlparser::parser::Parser::new(&dialect)
+        .try_with_sql(&sql)
+        .and_then(|mut p| p.parse_expr())
+    {
+        *item = match alias {
+            Some(alias) => SelectItem::ExprWithAlias { expr: wrapped, alias },
+            None => SelectItem::UnnamedExpr(wrapped),
+        };
+    }
+}
+
+/// The text of a string literal or a concatenation of them.
+fn literal_text(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) => Some(s.clone()),
+            _ => None,
+        },
+        Expr::Nested(inner) => literal_text(inner),
+        Expr::BinaryOp { left, op: ast::BinaryOperator::StringConcat, right } => {
+            Some(literal_text(left)? + &literal_text(right)?)
+        }
+        _ => None,
     }
 }
 

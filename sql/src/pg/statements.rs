@@ -15,6 +15,7 @@ impl Session {
         &self,
         pg: &PgState,
         ast: &mut DFStatement,
+        params: Option<datafusion::common::ParamValues>,
     ) -> Result<Option<Output>> {
         let status = |tag: &str| Ok(Some(Output::Status(tag.to_string())));
         let s = match ast {
@@ -120,9 +121,12 @@ impl Session {
             }
             ast::Statement::Declare { stmts } => {
                 for d in stmts.iter() {
-                    self.declare_cursor(pg, d).await?;
+                    self.declare_cursor(pg, d, params.clone()).await?;
                 }
-                status("DECLARE CURSOR")
+                Ok(Some(Output::Status(format!(
+                    "DECLARE CURSOR {}",
+                    stmts.first().and_then(|d| d.names.first()).map(|n| n.value.as_str()).unwrap_or("")
+                ))))
             }
             ast::Statement::Fetch {
                 name, direction, ..
@@ -253,7 +257,12 @@ impl Session {
         ))))
     }
 
-    async fn declare_cursor(&self, pg: &PgState, d: &ast::Declare) -> Result<()> {
+    async fn declare_cursor(
+        &self,
+        pg: &PgState,
+        d: &ast::Declare,
+        params: Option<datafusion::common::ParamValues>,
+    ) -> Result<()> {
         let Some(query) = &d.for_query else {
             return Err(SqlError::Pg {
                 code: super::sqlstate::SYNTAX_ERROR,
@@ -264,7 +273,7 @@ impl Session {
             return Err(SqlError::Syntax("DECLARE without a cursor name".into()));
         };
         let ast = DFStatement::Statement(Box::new(ast::Statement::Query(query.clone())));
-        let Output::Rows(stream) = Box::pin(self.execute_sql(ast, None)).await? else {
+        let Output::Rows(stream) = Box::pin(self.execute_sql(ast, params)).await? else {
             return Err(SqlError::Syntax("a cursor needs a query".into()));
         };
         pg.cursors
