@@ -10,6 +10,14 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use std::sync::Arc;
 use strata_catalog::{Lake, StrataOptions};
 
+/// The per-sort merge reservation for a memory limit: a fair pool shares the limit between
+/// the partitions' sorts so each can spill, and the reservation (10 MB by default) must fit in
+/// a partition's share.
+pub(crate) fn spill_reservation(limit: usize, partitions: usize) -> usize {
+    let share = limit / (2 * partitions.max(1));
+    (share / 4).clamp(64 << 10, 10 << 20)
+}
+
 /// What every session over one lake shares: the lake and a `SessionState` template built once
 /// (configuration, catalogs, functions, runtime with its memory pool). A session clones it,
 /// which is cheap: the catalogs, functions and runtime are behind `Arc`s.
@@ -31,12 +39,8 @@ impl Engine {
         let mut config = StrataOptions::register(config);
         let mut runtime = RuntimeEnvBuilder::new();
         if let Some(limit) = memory_limit {
-            // A fair pool shares the limit between the partitions' sorts so each can spill;
-            // the per-sort merge reservation (10 MB by default) must fit in a partition's share.
-            let partitions = config.target_partitions().max(1);
-            let share = limit / (2 * partitions);
             config.options_mut().execution.sort_spill_reservation_bytes =
-                (share / 4).clamp(64 << 10, 10 << 20);
+                spill_reservation(limit, config.target_partitions());
             runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
         }
         let state = SessionStateBuilder::new()

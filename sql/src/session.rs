@@ -491,6 +491,18 @@ impl Session {
                 named.push(name.clone());
                 std::ops::ControlFlow::<()>::Continue(())
             });
+            for name in &named {
+                // A zone this session cannot see (a server user's zones): say so, rather than
+                // "not found".
+                if name.0.len() == 3 {
+                    let zone = name.0[0].as_ident().map(|i| i.value.clone()).unwrap_or_default();
+                    if strata_catalog::ZONES.contains(&zone.as_str()) && self.ctx.catalog(&zone).is_none() {
+                        return Err(SqlError::Denied(format!(
+                            "no access to zone \"{zone}\" (table {name})"
+                        )));
+                    }
+                }
+            }
             for name in named {
                 let base =
                     travel::table_name(&name, &zone, &schema).and_then(|t| self.lake.base_of(&t));

@@ -274,6 +274,83 @@ impl SimpleQueryHandler for Conn {
 }
 
 impl Conn {
+    async fn execute_portal<C>(&self, client: &mut C, portal: &Arc<Portal<Prepared>>, max_rows: usize) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        use pgwire::api::portal::PortalExecutionState as State;
+        let initial = matches!(*portal.state().lock().await, State::Initial);
+        if initial {
+            match ExtendedQueryHandler::do_query(self, client, portal, max_rows).await? {
+                Response::Query(results) => portal.start(results).await,
+                Response::Execution(tag) => {
+                    client.feed(PgWireBackendMessage::CommandComplete(tag.into())).await?;
+                    return Ok(());
+                }
+                Response::TransactionStart(tag) => {
+                    client.feed(PgWireBackendMessage::CommandComplete(tag.into())).await?;
+                    client.set_transaction_status(TransactionStatus::Transaction);
+                    return Ok(());
+                }
+                Response::TransactionEnd(tag) => {
+                    client.feed(PgWireBackendMessage::CommandComplete(tag.into())).await?;
+                    client.set_transaction_status(TransactionStatus::Idle);
+                    return Ok(());
+                }
+                Response::CopyOut(copy) => return pgwire::api::copy::send_copy_out_response(client, copy).await,
+                Response::EmptyQuery => {
+                    client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
+                    return Ok(());
+                }
+                Response::Error(e) => return Err(PgWireError::UserError(e)),
+                Response::CopyIn(_) | Response::CopyBoth(_) => {
+                    return Err(PgWireError::UserError(Box::new(pgwire::error::ErrorInfo::new(
+                        "ERROR".into(),
+                        "0A000".into(),
+                        "COPY FROM is not supported: the lake is read-only over SQL".into(),
+                    ))))
+                }
+            }
+        }
+        if max_rows > 0 {
+            let fetched = portal.fetch(max_rows).await?;
+            let mut response = fetched.response;
+            let tag = response.command_tag().to_owned();
+            let mut n = 0;
+            while let Some(row) = response.data_rows().next().await {
+                client.feed(PgWireBackendMessage::DataRow(row?)).await?;
+                n += 1;
+            }
+            let done = if fetched.suspended {
+                PgWireBackendMessage::PortalSuspended(pgwire::messages::extendedquery::PortalSuspended::new())
+            } else {
+                PgWireBackendMessage::CommandComplete(Tag::new(&tag).with_rows(n).into())
+            };
+            return client.send(done).await.map_err(Into::into);
+        }
+        // Everything that is left, streamed.
+        let taken = std::mem::replace(&mut *portal.state().lock().await, State::Finished);
+        let State::Suspended(mut response) = taken else {
+            return client
+                .feed(PgWireBackendMessage::CommandComplete(Tag::new("SELECT").with_rows(0).into()))
+                .await
+                .map_err(Into::into);
+        };
+        let tag = response.command_tag().to_owned();
+        let mut n = 0;
+        while let Some(row) = response.data_rows().next().await {
+            client.feed(PgWireBackendMessage::DataRow(row?)).await?;
+            n += 1;
+        }
+        client
+            .feed(PgWireBackendMessage::CommandComplete(Tag::new(&tag).with_rows(n).into()))
+            .await
+            .map_err(Into::into)
+    }
+
     /// A DECLAREd cursor is also a portal of the protocol: psycopg 3's named cursors Describe
     /// it by name to learn the columns before they FETCH.
     async fn cursor_portal<C>(&self, client: &mut C, session: &Session, name: &str) -> PgWireResult<()>
@@ -571,6 +648,41 @@ impl ExtendedQueryHandler for Conn {
 
     fn query_parser(&self) -> Arc<StmtParser> {
         self.parser.clone()
+    }
+
+    /// Execute, streaming: pgwire's own portal fetch gathers every row of an unlimited Execute
+    /// (max_rows = 0, what most drivers send) into memory before sending any. Here rows go to
+    /// the socket as they come; a row limit still suspends the portal (PortalSuspended).
+    async fn on_execute<C>(&self, client: &mut C, message: pgwire::messages::extendedquery::Execute) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        use pgwire::api::store::Entry;
+        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            return Err(PgWireError::NotReadyForQuery);
+        }
+        let name = message.name.as_deref().unwrap_or(pgwire::api::DEFAULT_NAME);
+        let max_rows = message.max_rows.max(0) as usize;
+        let portal = match client.portal_store().get_portal(name) {
+            Some(Entry::Value(p)) => p,
+            Some(Entry::Empty) => {
+                client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
+                return Ok(());
+            }
+            None => return Err(PgWireError::PortalNotFound(name.to_owned())),
+        };
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        self.busy.store(true, Ordering::Relaxed);
+        let result = self.execute_portal(client, &portal, max_rows).await;
+        self.busy.store(false, Ordering::Relaxed);
+        self.touch();
+        if !matches!(client.state(), PgWireConnectionState::CopyInProgress(_)) {
+            client.set_state(PgWireConnectionState::ReadyForQuery);
+        }
+        result
     }
 
     async fn do_describe_statement<C>(&self, _client: &mut C, target: &StoredStatement<Prepared>) -> PgWireResult<DescribeStatementResponse>

@@ -187,11 +187,20 @@ pub(crate) fn register(ctx: &SessionContext, settings: &Arc<Settings>, user: &st
         ("pg_get_viewdef", 1..=2),
         ("pg_get_triggerdef", 1..=2),
         ("pg_get_functiondef", 1..=1),
+        ("pg_get_function_result", 1..=1),
+        ("pg_get_function_arguments", 1..=1),
+        ("pg_get_function_identity_arguments", 1..=1),
     ] {
         ctx.register_udf(udf(name, arity, DataType::Utf8, |_, _| {
             Ok(ScalarValue::Utf8(None))
         }));
     }
+    ctx.register_udf(udf("format", 1..=100, DataType::Utf8, |args, _| {
+        let Some(fmt) = text(&args[0]) else {
+            return Ok(ScalarValue::Utf8(None));
+        };
+        pg_format(&fmt, &args[1..]).map(utf8)
+    }));
     ctx.register_udf(udf("txid_current", 0..=0, DataType::Int64, |_, _| {
         Ok(ScalarValue::Int64(Some(1)))
     }));
@@ -231,6 +240,48 @@ pub(crate) fn register(ctx: &SessionContext, settings: &Arc<Settings>, user: &st
         }
         Ok(utf8(serde_json::Value::Object(map).to_string()))
     }));
+}
+
+/// PostgreSQL's `format()`: `%s` text, `%I` identifier, `%L` literal, `%%`.
+fn pg_format(fmt: &str, args: &[ScalarValue]) -> Result<String> {
+    let mut out = String::new();
+    let mut next = args.iter();
+    let mut chars = fmt.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let spec = chars.next();
+        if spec == Some('%') {
+            out.push('%');
+            continue;
+        }
+        let Some(arg) = next.next() else {
+            return exec_err!("format(): too few arguments for \"{fmt}\"");
+        };
+        let value = text(arg);
+        match spec {
+            Some('s') => out.push_str(value.as_deref().unwrap_or("")),
+            Some('I') => {
+                let v = value.unwrap_or_default();
+                let plain = !v.is_empty()
+                    && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                    && !v.starts_with(|c: char| c.is_ascii_digit());
+                if plain {
+                    out.push_str(&v);
+                } else {
+                    out.push_str(&format!("\"{}\"", v.replace('"', "\"\"")));
+                }
+            }
+            Some('L') => match value {
+                Some(v) => out.push_str(&format!("'{}'", v.replace('\'', "''"))),
+                None => out.push_str("NULL"),
+            },
+            other => return exec_err!("format(): unsupported conversion %{}", other.unwrap_or(' ')),
+        }
+    }
+    Ok(out)
 }
 
 fn json_value(v: &ScalarValue) -> serde_json::Value {

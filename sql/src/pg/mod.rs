@@ -197,7 +197,12 @@ impl PgEngine {
         }
         let mut state = builder.build();
         {
+            let partitions = state.config().target_partitions();
             let opts_mut = state.config_mut().options_mut();
+            if let Some(limit) = opts.memory_limit {
+                opts_mut.execution.sort_spill_reservation_bytes =
+                    crate::engine::spill_reservation(limit, partitions);
+            }
             opts_mut.catalog.default_catalog = database.to_string();
             opts_mut.catalog.default_schema = "public".into();
         }

@@ -301,7 +301,7 @@ async fn a_query_log_line_names_user_zone_rows_and_outcome() {
     let c = connect(&server.url("auditor", "enhanced")).await;
     let rows = c.query("SELECT * FROM sales.daily_revenue", &[]).await.unwrap();
     drop(c);
-    assert!(server.wait_log("user=auditor", 5), "{}", server.log());
+    assert!(server.wait_log("rows=13", 30), "{}", server.log());
     let log = server.log();
     let line = log.lines().find(|l| l.contains("strata::query") && l.contains("sales.daily_revenue") && l.contains("outcome")).unwrap_or_else(|| panic!("{log}"));
     assert!(line.contains("zone=enhanced"), "{line}");

@@ -1,1 +1,63 @@
-//! placeholder
+//! psql (Debian postgresql-client) against the server: its describe commands run the catalog
+//! queries of psql's describe.c, `\copy` uses COPY TO STDOUT, `-c` runs through the simple
+//! protocol.
+use super::Server;
+use std::process::Command;
+
+fn psql(server: &Server, db: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new("psql")
+        .arg(format!("host=127.0.0.1 port={} user=analyst dbname={db}", server.port))
+        .args(["-X", "-v", "ON_ERROR_STOP=1"])
+        .args(args)
+        .output()
+        .expect("psql (Debian postgresql-client) must be installed");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn describe_commands_list_zones_schemas_tables_and_columns() {
+    let server = Server::sample();
+    let (ok, out, err) = psql(&server, "enhanced", &["-c", "\\l"]);
+    assert!(ok, "{err}");
+    for zone in ["raw", "sanitized", "enhanced"] {
+        assert!(out.contains(zone), "\\l lacks {zone}:\n{out}");
+    }
+    let (ok, out, err) = psql(&server, "raw", &["-c", "\\dn"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("crm") && out.contains("shop") && !out.contains("sales"), "{out}");
+    let (ok, out, err) = psql(&server, "raw", &["-c", "\\dt crm.*"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("customers") && out.contains("customers_history") && out.contains("table"), "{out}");
+    let (ok, out, err) = psql(&server, "enhanced", &["-c", "\\d sales.daily_revenue"]);
+    assert!(ok, "{err}");
+    for line in ["country", "text", "orders", "bigint", "revenue", "double precision", "dt", "date"] {
+        assert!(out.contains(line), "\\d lacks {line}:\n{out}");
+    }
+    let (ok, out, err) = psql(&server, "enhanced", &["-c", "\\d+ sales.daily_revenue"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("Storage") && out.contains("country"), "{out}");
+}
+
+#[test]
+fn copy_to_stdout_and_queries() {
+    let server = Server::sample();
+    let (ok, out, err) = psql(
+        &server,
+        "enhanced",
+        &["-c", "\\copy (SELECT country, orders FROM sales.daily_revenue WHERE country = 'GB' ORDER BY dt) TO STDOUT WITH (FORMAT csv, HEADER)"],
+    );
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "country,orders");
+    assert!(lines.len() > 1 && lines[1..].iter().all(|l| l.starts_with("GB,")), "{out}");
+    let (ok, out, err) = psql(&server, "enhanced", &["-A", "-t", "-c", "SELECT count(*) FROM sales.daily_revenue; SELECT 'it''s'"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.lines().collect::<Vec<_>>(), vec!["13", "it's"]);
+    let (ok, _, err) = psql(&server, "enhanced", &["-c", "SELECT * FROM sales.nope"]);
+    assert!(!ok);
+    assert!(err.contains("not found"), "{err}");
+}
