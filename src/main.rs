@@ -94,7 +94,9 @@ fn password() -> Result<ExitCode> {
         eprint!("Password: ");
         line = rustyline::DefaultEditor::new()?.readline("")?;
     } else {
-        std::io::stdin().read_line(&mut line).context("cannot read the password")?;
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("cannot read the password")?;
     }
     let password = line.trim_end_matches(['\r', '\n']);
     if password.is_empty() {

@@ -179,7 +179,10 @@ impl Shell {
                 }
                 Ok(())
             }
-            Output::Rows(mut stream) | Output::CopyOut { rows: mut stream, .. } => {
+            Output::Rows(mut stream)
+            | Output::CopyOut {
+                rows: mut stream, ..
+            } => {
                 let mut writer = ResultWriter::new(self.style, stream.schema(), &mut *self.out);
                 while let Some(batch) = stream.next().await {
                     let batch = batch?;

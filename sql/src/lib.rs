@@ -2,8 +2,8 @@
 //! `strata.as_of`, `REFRESH`, time-travel clauses) handled before DataFusion plans the rest.
 
 mod dialect;
-pub mod pg;
 mod engine;
+pub mod pg;
 mod session;
 mod settings;
 mod split;

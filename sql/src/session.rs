@@ -271,10 +271,18 @@ impl Session {
                     let fields = if name == "all" {
                         vec![
                             datafusion::arrow::datatypes::Field::new("name", DataType::Utf8, false),
-                            datafusion::arrow::datatypes::Field::new("setting", DataType::Utf8, false),
+                            datafusion::arrow::datatypes::Field::new(
+                                "setting",
+                                DataType::Utf8,
+                                false,
+                            ),
                         ]
                     } else {
-                        vec![datafusion::arrow::datatypes::Field::new(name, DataType::Utf8, false)]
+                        vec![datafusion::arrow::datatypes::Field::new(
+                            name,
+                            DataType::Utf8,
+                            false,
+                        )]
                     };
                     return Ok(Described {
                         schema: Some(Arc::new(datafusion::arrow::datatypes::Schema::new(fields))),
@@ -286,7 +294,10 @@ impl Session {
                         Some(pg) => pg.cursors.schema(&name.value).await,
                         None => None,
                     };
-                    return Ok(Described { schema, params: vec![] });
+                    return Ok(Described {
+                        schema,
+                        params: vec![],
+                    });
                 }
                 ast::Statement::Declare { stmts } => {
                     // The parameters are the cursor query's; a DECLARE returns no rows.
@@ -300,7 +311,10 @@ impl Session {
                         )))),
                     };
                     let described = Box::pin(self.describe(&inner)).await?;
-                    return Ok(Described { schema: None, params: described.params });
+                    return Ok(Described {
+                        schema: None,
+                        params: described.params,
+                    });
                 }
                 ast::Statement::Query(_) | ast::Statement::Explain { .. } => {}
                 ast::Statement::ShowTables { .. } | ast::Statement::ShowColumns { .. } => {}
@@ -495,8 +509,13 @@ impl Session {
                 // A zone this session cannot see (a server user's zones): say so, rather than
                 // "not found".
                 if name.0.len() == 3 {
-                    let zone = name.0[0].as_ident().map(|i| i.value.clone()).unwrap_or_default();
-                    if strata_catalog::ZONES.contains(&zone.as_str()) && self.ctx.catalog(&zone).is_none() {
+                    let zone = name.0[0]
+                        .as_ident()
+                        .map(|i| i.value.clone())
+                        .unwrap_or_default();
+                    if strata_catalog::ZONES.contains(&zone.as_str())
+                        && self.ctx.catalog(&zone).is_none()
+                    {
                         return Err(SqlError::Denied(format!(
                             "no access to zone \"{zone}\" (table {name})"
                         )));

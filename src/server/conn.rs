@@ -10,9 +10,12 @@ use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use futures::{Sink, SinkExt, StreamExt};
 use pgwire::api::portal::{Format, Portal};
-use pgwire::api::query::{send_query_response, send_ready_for_query, ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::query::{
+    send_query_response, send_ready_for_query, ExtendedQueryHandler, SimpleQueryHandler,
+};
 use pgwire::api::results::{
-    CopyResponse, DescribePortalResponse, DescribeStatementResponse, FieldInfo, QueryResponse, Response, Tag,
+    CopyResponse, DescribePortalResponse, DescribeStatementResponse, FieldInfo, QueryResponse,
+    Response, Tag,
 };
 use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::PortalStore;
@@ -81,7 +84,8 @@ impl Conn {
     }
 
     fn touch(&self) {
-        self.last_active.store(self.shared.clock_ms(), Ordering::Relaxed);
+        self.last_active
+            .store(self.shared.clock_ms(), Ordering::Relaxed);
     }
 
     fn stopper(&self, session: &Session) -> Stopper {
@@ -156,7 +160,11 @@ impl Drop for QueryLog {
 impl Drop for Conn {
     fn drop(&mut self) {
         if let Some(pid) = *self.pid.lock().expect("pid lock") {
-            self.shared.cancels.lock().expect("cancel registry").remove(&pid);
+            self.shared
+                .cancels
+                .lock()
+                .expect("cancel registry")
+                .remove(&pid);
         }
     }
 }
@@ -207,7 +215,8 @@ fn transaction_after(tag: &str, status: TransactionStatus) -> TransactionStatus 
 fn pg_batches(
     stream: BatchStream,
     log: Arc<QueryLog>,
-) -> impl futures::Stream<Item = PgWireResult<datafusion::arrow::array::RecordBatch>> + Send + 'static {
+) -> impl futures::Stream<Item = PgWireResult<datafusion::arrow::array::RecordBatch>> + Send + 'static
+{
     let end = log.clone();
     stream
         .map(move |b| match b {
@@ -229,7 +238,12 @@ fn pg_batches(
         }))
 }
 
-fn query_response(stream: BatchStream, format: &Format, tag: &str, log: Arc<QueryLog>) -> QueryResponse {
+fn query_response(
+    stream: BatchStream,
+    format: &Format,
+    tag: &str,
+    log: Arc<QueryLog>,
+) -> QueryResponse {
     let schema: SchemaRef = stream.schema.clone();
     let fields = Arc::new(encode::fields(&schema, format));
     let rows = encode::data_rows(pg_batches(stream, log), schema, fields.clone());
@@ -274,7 +288,12 @@ impl SimpleQueryHandler for Conn {
 }
 
 impl Conn {
-    async fn execute_portal<C>(&self, client: &mut C, portal: &Arc<Portal<Prepared>>, max_rows: usize) -> PgWireResult<()>
+    async fn execute_portal<C>(
+        &self,
+        client: &mut C,
+        portal: &Arc<Portal<Prepared>>,
+        max_rows: usize,
+    ) -> PgWireResult<()>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::PortalStore: PortalStore<Statement = Prepared>,
@@ -287,31 +306,45 @@ impl Conn {
             match ExtendedQueryHandler::do_query(self, client, portal, max_rows).await? {
                 Response::Query(results) => portal.start(results).await,
                 Response::Execution(tag) => {
-                    client.feed(PgWireBackendMessage::CommandComplete(tag.into())).await?;
+                    client
+                        .feed(PgWireBackendMessage::CommandComplete(tag.into()))
+                        .await?;
                     return Ok(());
                 }
                 Response::TransactionStart(tag) => {
-                    client.feed(PgWireBackendMessage::CommandComplete(tag.into())).await?;
+                    client
+                        .feed(PgWireBackendMessage::CommandComplete(tag.into()))
+                        .await?;
                     client.set_transaction_status(TransactionStatus::Transaction);
                     return Ok(());
                 }
                 Response::TransactionEnd(tag) => {
-                    client.feed(PgWireBackendMessage::CommandComplete(tag.into())).await?;
+                    client
+                        .feed(PgWireBackendMessage::CommandComplete(tag.into()))
+                        .await?;
                     client.set_transaction_status(TransactionStatus::Idle);
                     return Ok(());
                 }
-                Response::CopyOut(copy) => return pgwire::api::copy::send_copy_out_response(client, copy).await,
+                Response::CopyOut(copy) => {
+                    return pgwire::api::copy::send_copy_out_response(client, copy).await
+                }
                 Response::EmptyQuery => {
-                    client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
+                    client
+                        .feed(PgWireBackendMessage::EmptyQueryResponse(
+                            EmptyQueryResponse::new(),
+                        ))
+                        .await?;
                     return Ok(());
                 }
                 Response::Error(e) => return Err(PgWireError::UserError(e)),
                 Response::CopyIn(_) | Response::CopyBoth(_) => {
-                    return Err(PgWireError::UserError(Box::new(pgwire::error::ErrorInfo::new(
-                        "ERROR".into(),
-                        "0A000".into(),
-                        "COPY FROM is not supported: the lake is read-only over SQL".into(),
-                    ))))
+                    return Err(PgWireError::UserError(Box::new(
+                        pgwire::error::ErrorInfo::new(
+                            "ERROR".into(),
+                            "0A000".into(),
+                            "COPY FROM is not supported: the lake is read-only over SQL".into(),
+                        ),
+                    )))
                 }
             }
         }
@@ -325,7 +358,9 @@ impl Conn {
                 n += 1;
             }
             let done = if fetched.suspended {
-                PgWireBackendMessage::PortalSuspended(pgwire::messages::extendedquery::PortalSuspended::new())
+                PgWireBackendMessage::PortalSuspended(
+                    pgwire::messages::extendedquery::PortalSuspended::new(),
+                )
             } else {
                 PgWireBackendMessage::CommandComplete(Tag::new(&tag).with_rows(n).into())
             };
@@ -335,7 +370,9 @@ impl Conn {
         let taken = std::mem::replace(&mut *portal.state().lock().await, State::Finished);
         let State::Suspended(mut response) = taken else {
             return client
-                .feed(PgWireBackendMessage::CommandComplete(Tag::new("SELECT").with_rows(0).into()))
+                .feed(PgWireBackendMessage::CommandComplete(
+                    Tag::new("SELECT").with_rows(0).into(),
+                ))
                 .await
                 .map_err(Into::into);
         };
@@ -346,14 +383,21 @@ impl Conn {
             n += 1;
         }
         client
-            .feed(PgWireBackendMessage::CommandComplete(Tag::new(&tag).with_rows(n).into()))
+            .feed(PgWireBackendMessage::CommandComplete(
+                Tag::new(&tag).with_rows(n).into(),
+            ))
             .await
             .map_err(Into::into)
     }
 
     /// A DECLAREd cursor is also a portal of the protocol: psycopg 3's named cursors Describe
     /// it by name to learn the columns before they FETCH.
-    async fn cursor_portal<C>(&self, client: &mut C, session: &Session, name: &str) -> PgWireResult<()>
+    async fn cursor_portal<C>(
+        &self,
+        client: &mut C,
+        session: &Session,
+        name: &str,
+    ) -> PgWireResult<()>
     where
         C: ClientPortalStore,
         C::PortalStore: PortalStore<Statement = Prepared>,
@@ -365,16 +409,26 @@ impl Conn {
         };
         let prepared = Prepared {
             stmt,
-            described: Described { schema, params: vec![] },
+            described: Described {
+                schema,
+                params: vec![],
+            },
         };
         let stored = Arc::new(StoredStatement::new(name.to_string(), prepared, vec![]));
-        client.portal_store().put_portal(Arc::new(Portal::new_cursor(name.to_string(), stored)));
+        client
+            .portal_store()
+            .put_portal(Arc::new(Portal::new_cursor(name.to_string(), stored)));
         Ok(())
     }
 
     /// Runs the statements of one Query message in order. Errors a statement raises go to the
     /// client and end the message; only a broken connection is returned.
-    async fn simple<C>(&self, client: &mut C, text: &str, status: &mut TransactionStatus) -> PgWireResult<()>
+    async fn simple<C>(
+        &self,
+        client: &mut C,
+        text: &str,
+        status: &mut TransactionStatus,
+    ) -> PgWireResult<()>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::Error: Debug,
@@ -383,10 +437,18 @@ impl Conn {
         let session = self.session()?;
         let stmts = match session.parse(text) {
             Ok(s) => s,
-            Err(e) => return self.send_error(client, error_info(&QueryError::Sql(e)), status).await,
+            Err(e) => {
+                return self
+                    .send_error(client, error_info(&QueryError::Sql(e)), status)
+                    .await
+            }
         };
         if stmts.is_empty() {
-            client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
+            client
+                .feed(PgWireBackendMessage::EmptyQueryResponse(
+                    EmptyQueryResponse::new(),
+                ))
+                .await?;
             return Ok(());
         }
         for stmt in &stmts {
@@ -417,10 +479,13 @@ impl Conn {
                         .map_err(Into::into)
                 }
                 Ran::Rows(stream) => {
-                    let resp = query_response(stream, &Format::UnifiedText, rows_tag(stmt), log.clone());
+                    let resp =
+                        query_response(stream, &Format::UnifiedText, rows_tag(stmt), log.clone());
                     send_query_response(client, resp, true).await
                 }
-                Ran::CopyOut(stream, options) => self.copy_out(client, stream, &options, log.clone()).await,
+                Ran::CopyOut(stream, options) => {
+                    self.copy_out(client, stream, &options, log.clone()).await
+                }
             };
             match sent {
                 Ok(()) => {}
@@ -437,7 +502,12 @@ impl Conn {
         Ok(())
     }
 
-    async fn send_error<C>(&self, client: &mut C, info: pgwire::error::ErrorInfo, status: &mut TransactionStatus) -> PgWireResult<()>
+    async fn send_error<C>(
+        &self,
+        client: &mut C,
+        info: pgwire::error::ErrorInfo,
+        status: &mut TransactionStatus,
+    ) -> PgWireResult<()>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::Error: Debug,
@@ -447,10 +517,14 @@ impl Conn {
             *status = TransactionStatus::Error;
         }
         let fatal = info.is_fatal();
-        client.feed(PgWireBackendMessage::ErrorResponse(info.into())).await?;
+        client
+            .feed(PgWireBackendMessage::ErrorResponse(info.into()))
+            .await?;
         if fatal {
             client.flush().await?;
-            return Err(PgWireError::IoError(std::io::Error::other("connection terminated")));
+            return Err(PgWireError::IoError(std::io::Error::other(
+                "connection terminated",
+            )));
         }
         Ok(())
     }
@@ -471,8 +545,16 @@ impl Conn {
     {
         let schema = stream.schema.clone();
         let columns = schema.fields().len();
-        let format: i8 = if options.format == strata_sql::pg::CopyFormat::Binary { 1 } else { 0 };
-        let mut data = Box::pin(encode::copy_data(pg_batches(stream, log.clone()), schema, options));
+        let format: i8 = if options.format == strata_sql::pg::CopyFormat::Binary {
+            1
+        } else {
+            0
+        };
+        let mut data = Box::pin(encode::copy_data(
+            pg_batches(stream, log.clone()),
+            schema,
+            options,
+        ));
         client
             .send(PgWireBackendMessage::CopyOutResponse(CopyOutResponse::new(
                 format,
@@ -485,19 +567,33 @@ impl Conn {
         }
         if format == 1 {
             client
-                .feed(PgWireBackendMessage::CopyData(pgwire::api::results::CopyEncoder::finish_copy_binary()))
+                .feed(PgWireBackendMessage::CopyData(
+                    pgwire::api::results::CopyEncoder::finish_copy_binary(),
+                ))
                 .await?;
         }
-        client.feed(PgWireBackendMessage::CopyDone(CopyDone::new())).await?;
+        client
+            .feed(PgWireBackendMessage::CopyDone(CopyDone::new()))
+            .await?;
         let tag = Tag::new("COPY").with_rows(log.rows.load(Ordering::Relaxed));
-        client.feed(PgWireBackendMessage::CommandComplete(tag.into())).await?;
+        client
+            .feed(PgWireBackendMessage::CommandComplete(tag.into()))
+            .await?;
         Ok(())
     }
 }
 
 fn ends_transaction(stmt: &Statement) -> bool {
-    let first = stmt.to_string().split_whitespace().next().unwrap_or("").to_ascii_uppercase();
-    matches!(first.trim_end_matches(';'), "ROLLBACK" | "COMMIT" | "END" | "ABORT")
+    let first = stmt
+        .to_string()
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    matches!(
+        first.trim_end_matches(';'),
+        "ROLLBACK" | "COMMIT" | "END" | "ABORT"
+    )
 }
 
 /// Values as the plan's placeholders expect them: a client may send `1` as text for a bigint
@@ -526,7 +622,9 @@ fn coerce_params(
             }
         })
         .collect::<PgWireResult<Vec<_>>>()?;
-    Ok(datafusion::common::ParamValues::List(coerced.into_iter().map(Into::into).collect()))
+    Ok(datafusion::common::ParamValues::List(
+        coerced.into_iter().map(Into::into).collect(),
+    ))
 }
 
 /// Dates and timestamps sent as text the way PostgreSQL reads them: pgJDBC's setDate sends
@@ -545,7 +643,8 @@ fn text_time(
             let day = text.trim().get(..10).unwrap_or("");
             match chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d") {
                 Ok(d) => S::Date32(Some(
-                    (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32,
+                    (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days()
+                        as i32,
                 )),
                 Err(_) => value,
             }
@@ -605,7 +704,12 @@ fn param_type(dt: &Option<datafusion::arrow::datatypes::DataType>) -> Type {
 impl QueryParser for StmtParser {
     type Statement = Prepared;
 
-    async fn parse_sql<C>(&self, _client: &C, sql: &str, types: &[Option<Type>]) -> PgWireResult<Option<Prepared>>
+    async fn parse_sql<C>(
+        &self,
+        _client: &C,
+        sql: &str,
+        types: &[Option<Type>],
+    ) -> PgWireResult<Option<Prepared>>
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
@@ -614,17 +718,28 @@ impl QueryParser for StmtParser {
             .get()
             .cloned()
             .ok_or_else(|| super::fatal("08P01", "Parse before authentication"))?;
-        let to_pg = |e: strata_sql::SqlError| PgWireError::UserError(Box::new(error_info(&QueryError::Sql(e))));
+        let to_pg = |e: strata_sql::SqlError| {
+            PgWireError::UserError(Box::new(error_info(&QueryError::Sql(e))))
+        };
         let mut stmts = session.parse(sql).map_err(to_pg)?;
         if stmts.len() > 1 {
-            return Err(PgWireError::UserError(Box::new(pgwire::error::ErrorInfo::new(
-                "ERROR".into(),
-                "42601".into(),
-                "cannot insert multiple commands into a prepared statement".into(),
-            ))));
+            return Err(PgWireError::UserError(Box::new(
+                pgwire::error::ErrorInfo::new(
+                    "ERROR".into(),
+                    "42601".into(),
+                    "cannot insert multiple commands into a prepared statement".into(),
+                ),
+            )));
         }
-        let Some(mut stmt) = stmts.pop() else { return Ok(None) };
-        stmt.declare_param_types(&types.iter().map(|t| t.as_ref().and_then(sql_type_name)).collect::<Vec<_>>());
+        let Some(mut stmt) = stmts.pop() else {
+            return Ok(None);
+        };
+        stmt.declare_param_types(
+            &types
+                .iter()
+                .map(|t| t.as_ref().and_then(sql_type_name))
+                .collect::<Vec<_>>(),
+        );
         let described = session.describe(&stmt).await.map_err(to_pg)?;
         Ok(Some(Prepared { stmt, described }))
     }
@@ -633,7 +748,11 @@ impl QueryParser for StmtParser {
         Ok(stmt.described.params.iter().map(param_type).collect())
     }
 
-    fn get_result_schema(&self, stmt: &Prepared, format: Option<&Format>) -> PgWireResult<Vec<FieldInfo>> {
+    fn get_result_schema(
+        &self,
+        stmt: &Prepared,
+        format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
         Ok(match &stmt.described.schema {
             Some(s) => encode::fields(s, format.unwrap_or(&Format::UnifiedText)),
             None => vec![],
@@ -653,7 +772,11 @@ impl ExtendedQueryHandler for Conn {
     /// Execute, streaming: pgwire's own portal fetch gathers every row of an unlimited Execute
     /// (max_rows = 0, what most drivers send) into memory before sending any. Here rows go to
     /// the socket as they come; a row limit still suspends the portal (PortalSuspended).
-    async fn on_execute<C>(&self, client: &mut C, message: pgwire::messages::extendedquery::Execute) -> PgWireResult<()>
+    async fn on_execute<C>(
+        &self,
+        client: &mut C,
+        message: pgwire::messages::extendedquery::Execute,
+    ) -> PgWireResult<()>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::PortalStore: PortalStore<Statement = Prepared>,
@@ -669,7 +792,11 @@ impl ExtendedQueryHandler for Conn {
         let portal = match client.portal_store().get_portal(name) {
             Some(Entry::Value(p)) => p,
             Some(Entry::Empty) => {
-                client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
+                client
+                    .feed(PgWireBackendMessage::EmptyQueryResponse(
+                        EmptyQueryResponse::new(),
+                    ))
+                    .await?;
                 return Ok(());
             }
             None => return Err(PgWireError::PortalNotFound(name.to_owned())),
@@ -685,7 +812,11 @@ impl ExtendedQueryHandler for Conn {
         result
     }
 
-    async fn do_describe_statement<C>(&self, _client: &mut C, target: &StoredStatement<Prepared>) -> PgWireResult<DescribeStatementResponse>
+    async fn do_describe_statement<C>(
+        &self,
+        _client: &mut C,
+        target: &StoredStatement<Prepared>,
+    ) -> PgWireResult<DescribeStatementResponse>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::PortalStore: PortalStore<Statement = Prepared>,
@@ -708,20 +839,31 @@ impl ExtendedQueryHandler for Conn {
         Ok(DescribeStatementResponse::new(params, fields))
     }
 
-    async fn do_describe_portal<C>(&self, _client: &mut C, portal: &Portal<Prepared>) -> PgWireResult<DescribePortalResponse>
+    async fn do_describe_portal<C>(
+        &self,
+        _client: &mut C,
+        portal: &Portal<Prepared>,
+    ) -> PgWireResult<DescribePortalResponse>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::PortalStore: PortalStore<Statement = Prepared>,
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        Ok(DescribePortalResponse::new(match &portal.statement.statement.described.schema {
-            Some(s) => encode::fields(s, &portal.result_column_format),
-            None => vec![],
-        }))
+        Ok(DescribePortalResponse::new(
+            match &portal.statement.statement.described.schema {
+                Some(s) => encode::fields(s, &portal.result_column_format),
+                None => vec![],
+            },
+        ))
     }
 
-    async fn do_query<C>(&self, client: &mut C, portal: &Portal<Prepared>, _max_rows: usize) -> PgWireResult<Response>
+    async fn do_query<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Prepared>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::PortalStore: PortalStore<Statement = Prepared>,
@@ -731,7 +873,9 @@ impl ExtendedQueryHandler for Conn {
         self.touch();
         let session = self.session()?;
         let prepared = &portal.statement.statement;
-        if client.transaction_status() == TransactionStatus::Error && !ends_transaction(&prepared.stmt) {
+        if client.transaction_status() == TransactionStatus::Error
+            && !ends_transaction(&prepared.stmt)
+        {
             return Err(PgWireError::UserError(Box::new(pgwire::error::ErrorInfo::new(
                 "ERROR".into(),
                 "25P02".into(),
@@ -740,21 +884,27 @@ impl ExtendedQueryHandler for Conn {
         }
         let params = if portal.parameter_len() > 0 {
             let wanted = &prepared.described.params;
-            let types: Vec<Option<&datafusion::arrow::datatypes::DataType>> = wanted.iter().map(|t| t.as_ref()).collect();
+            let types: Vec<Option<&datafusion::arrow::datatypes::DataType>> =
+                wanted.iter().map(|t| t.as_ref()).collect();
             // What we told the client in ParameterDescription: the wire type to decode by when
             // the client declared none.
             let described: Vec<Type> = wanted.iter().map(param_type).collect();
             let server: Vec<Option<&Type>> = described.iter().map(Some).collect();
-            let values = arrow_pg::datatypes::df::deserialize_parameters_with_server_types(portal, &types, &server)?;
+            let values = arrow_pg::datatypes::df::deserialize_parameters_with_server_types(
+                portal, &types, &server,
+            )?;
             Some(coerce_params(values, wanted)?)
         } else {
             None
         };
         let log = self.query_log(&session, &prepared.stmt);
-        let ran = self.run(&session, &prepared.stmt, params).await.map_err(|e| {
-            log.set("error");
-            PgWireError::UserError(Box::new(error_info(&e)))
-        })?;
+        let ran = self
+            .run(&session, &prepared.stmt, params)
+            .await
+            .map_err(|e| {
+                log.set("error");
+                PgWireError::UserError(Box::new(error_info(&e)))
+            })?;
         Ok(match ran {
             Ran::Status(tag) => match {
                 log.set("ok");
@@ -776,7 +926,11 @@ impl ExtendedQueryHandler for Conn {
             Ran::CopyOut(stream, options) => {
                 let schema = stream.schema.clone();
                 let columns = schema.fields().len();
-                let format = if options.format == strata_sql::pg::CopyFormat::Binary { 1 } else { 0 };
+                let format = if options.format == strata_sql::pg::CopyFormat::Binary {
+                    1
+                } else {
+                    0
+                };
                 let data = encode::copy_data(pg_batches(stream, log), schema, &options);
                 Response::CopyOut(CopyResponse::new(format, columns, data))
             }

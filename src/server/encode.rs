@@ -33,7 +33,11 @@ fn wire_type(dt: &DataType) -> Option<DataType> {
 
 /// The schema as it goes on the wire (see [`wire_type`]).
 pub fn wire_schema(schema: &SchemaRef) -> SchemaRef {
-    if schema.fields().iter().all(|f| wire_type(f.data_type()).is_none()) {
+    if schema
+        .fields()
+        .iter()
+        .all(|f| wire_type(f.data_type()).is_none())
+    {
         return schema.clone();
     }
     let fields: Vec<Field> = schema

@@ -112,12 +112,16 @@ impl CancelHandler for Canceller {
 pub(crate) fn error_info(e: &QueryError) -> ErrorInfo {
     let (severity, code, message) = match e {
         QueryError::Sql(e) => ("ERROR", e.sqlstate().to_string(), e.to_string()),
-        QueryError::Interrupted(Interrupt::Cancelled) => {
-            ("ERROR", "57014".into(), "canceling statement due to user request".into())
-        }
-        QueryError::Interrupted(Interrupt::TimedOut) => {
-            ("ERROR", "57014".into(), "canceling statement due to statement timeout".into())
-        }
+        QueryError::Interrupted(Interrupt::Cancelled) => (
+            "ERROR",
+            "57014".into(),
+            "canceling statement due to user request".into(),
+        ),
+        QueryError::Interrupted(Interrupt::TimedOut) => (
+            "ERROR",
+            "57014".into(),
+            "canceling statement due to statement timeout".into(),
+        ),
         QueryError::Interrupted(Interrupt::ShuttingDown) => (
             "FATAL",
             "57P01".into(),
@@ -153,7 +157,8 @@ pub fn options(lake: &Lake, flags: &crate::cli::ServeArgs) -> Result<ServeOption
         .clone()
         .or_else(|| cfg.idle_timeout.clone())
         .unwrap_or_else(|| "10min".into());
-    let idle_ms = parse_millis(&idle).with_context(|| format!("idle_timeout {idle:?} is not a duration"))?;
+    let idle_ms =
+        parse_millis(&idle).with_context(|| format!("idle_timeout {idle:?} is not a duration"))?;
     let statement = flags
         .statement_timeout
         .clone()
@@ -181,7 +186,9 @@ pub fn options(lake: &Lake, flags: &crate::cli::ServeArgs) -> Result<ServeOption
     };
     let tls = match (&flags.tls_cert, &flags.tls_key, &cfg.tls_cert, &cfg.tls_key) {
         (Some(c), Some(k), _, _) => Some((c.clone(), k.clone())),
-        (Some(_), None, _, _) | (None, Some(_), _, _) => bail!("--tls-cert and --tls-key go together"),
+        (Some(_), None, _, _) | (None, Some(_), _, _) => {
+            bail!("--tls-cert and --tls-key go together")
+        }
         (None, None, Some(c), Some(k)) => Some((resolve(c), resolve(k))),
         (None, None, Some(_), None) | (None, None, None, Some(_)) => {
             bail!("strata.toml: [server] tls_cert and tls_key go together")
@@ -192,7 +199,9 @@ pub fn options(lake: &Lake, flags: &crate::cli::ServeArgs) -> Result<ServeOption
     if require_tls && tls.is_none() {
         bail!("require_tls is set but no certificate is: give --tls-cert and --tls-key");
     }
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
     Ok(ServeOptions {
         listen,
         max_connections: flags.max_connections.or(cfg.max_connections).unwrap_or(100),
@@ -313,7 +322,10 @@ pub async fn serve(lake: Arc<Lake>, opts: ServeOptions) -> Result<()> {
     drop(listener);
     shared.shutdown.send_replace(true);
     let drain = async { while tasks.join_next().await.is_some() {} };
-    if tokio::time::timeout(Duration::from_secs(10), drain).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(10), drain)
+        .await
+        .is_err()
+    {
         tracing::warn!("connections still open after 10 s; closing them");
     }
     Ok(())
@@ -351,7 +363,10 @@ async fn refuse(mut socket: tokio::net::TcpStream, open: usize) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     // Read the startup packet (or SSLRequest) first so libpq reads our answer as an error.
     let mut len = [0u8; 4];
-    if tokio::time::timeout(Duration::from_secs(2), socket.read_exact(&mut len)).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(2), socket.read_exact(&mut len))
+        .await
+        .is_err()
+    {
         return;
     }
     let n = (u32::from_be_bytes(len) as usize).clamp(4, 10_000) - 4;
@@ -367,7 +382,12 @@ async fn refuse(mut socket: tokio::net::TcpStream, open: usize) {
     }
     let message = format!("sorry, too many clients already ({open} connected)");
     let mut body = Vec::new();
-    for (field, value) in [(b'S', "FATAL"), (b'V', "FATAL"), (b'C', "53300"), (b'M', message.as_str())] {
+    for (field, value) in [
+        (b'S', "FATAL"),
+        (b'V', "FATAL"),
+        (b'C', "53300"),
+        (b'M', message.as_str()),
+    ] {
         body.push(field);
         body.extend_from_slice(value.as_bytes());
         body.push(0);

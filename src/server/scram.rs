@@ -109,10 +109,16 @@ impl std::fmt::Display for ScramError {
 
 impl Exchange {
     /// Handles client-first-message; returns the exchange and server-first-message.
-    pub fn start(verifier: Verifier, client_first: &[u8]) -> Result<(Exchange, String), ScramError> {
+    pub fn start(
+        verifier: Verifier,
+        client_first: &[u8],
+    ) -> Result<(Exchange, String), ScramError> {
         let text = std::str::from_utf8(client_first).map_err(|_| ScramError::Malformed("utf8"))?;
         // gs2 header: "n,," or "y,," (no channel binding); "p=" asks for binding we don't offer.
-        let bare = if let Some(b) = text.strip_prefix("n,,").or_else(|| text.strip_prefix("y,,")) {
+        let bare = if let Some(b) = text
+            .strip_prefix("n,,")
+            .or_else(|| text.strip_prefix("y,,"))
+        {
             b
         } else if text.starts_with("p=") {
             return Err(ScramError::Malformed("channel binding is not supported"));
@@ -203,8 +209,14 @@ mod tests {
         let verifier = Verifier::from_password("pencil", b"saltsaltsalt", 4096);
         for (password, ok) in [("pencil", true), ("pen", false)] {
             let client_first = "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL";
-            let (ex, server_first) = Exchange::start(verifier.clone(), client_first.as_bytes()).unwrap();
-            let nonce = server_first.split(',').next().unwrap().strip_prefix("r=").unwrap();
+            let (ex, server_first) =
+                Exchange::start(verifier.clone(), client_first.as_bytes()).unwrap();
+            let nonce = server_first
+                .split(',')
+                .next()
+                .unwrap()
+                .strip_prefix("r=")
+                .unwrap();
             let without_proof = format!("c=biws,r={nonce}");
             let auth = format!("n=user,r=fyko+d2lbbFgONRv9qkxdawL,{server_first},{without_proof}");
             let client_side = Verifier::from_password(password, b"saltsaltsalt", 4096);
@@ -218,7 +230,11 @@ mod tests {
             );
             let client_key = hmac_sign(&salted, b"Client Key");
             let signature = hmac_sign(&client_side.stored_key, auth.as_bytes());
-            let proof: Vec<u8> = client_key.iter().zip(&signature).map(|(a, b)| a ^ b).collect();
+            let proof: Vec<u8> = client_key
+                .iter()
+                .zip(&signature)
+                .map(|(a, b)| a ^ b)
+                .collect();
             let result = ex.finish(format!("{without_proof},p={}", B64.encode(proof)).as_bytes());
             assert_eq!(result.is_ok(), ok, "password {password}");
         }

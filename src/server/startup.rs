@@ -56,7 +56,11 @@ fn secret_of(shared: &Shared, user: &str) -> Option<Secret> {
 
 #[async_trait]
 impl StartupHandler for Conn {
-    async fn on_startup<C>(&self, client: &mut C, message: PgWireFrontendMessage) -> PgWireResult<()>
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::Error: Debug,
@@ -106,40 +110,56 @@ impl StartupHandler for Conn {
                 Ok(())
             }
             PgWireFrontendMessage::PasswordMessageFamily(msg) => {
-                let stage = std::mem::replace(&mut *self.auth.lock().expect("auth lock"), AuthStage::None);
+                let stage =
+                    std::mem::replace(&mut *self.auth.lock().expect("auth lock"), AuthStage::None);
                 match stage {
                     AuthStage::ScramStart { user, verifier } => {
                         let init = msg.into_sasl_initial_response()?;
                         if init.auth_method != MECHANISM {
-                            return Err(fatal("28000", &format!(
-                                "authentication method {} is not supported; use {MECHANISM}",
-                                init.auth_method
-                            )));
+                            return Err(fatal(
+                                "28000",
+                                &format!(
+                                    "authentication method {} is not supported; use {MECHANISM}",
+                                    init.auth_method
+                                ),
+                            ));
                         }
                         let known = verifier.is_some();
                         // An unknown user gets a throwaway verifier nobody's password matches.
                         let verifier = verifier.unwrap_or_else(|| {
-                            Verifier::from_password(&rand::random::<u64>().to_string(), &rand::random::<[u8; 16]>(), 4096)
+                            Verifier::from_password(
+                                &rand::random::<u64>().to_string(),
+                                &rand::random::<[u8; 16]>(),
+                                4096,
+                            )
                         });
                         let data = init.data.unwrap_or_default();
                         let (exchange, server_first) = Exchange::start(verifier, &data)
                             .map_err(|e| fatal("08P01", &e.to_string()))?;
                         client
-                            .send(PgWireBackendMessage::Authentication(Authentication::SASLContinue(
-                                server_first.into_bytes().into(),
-                            )))
+                            .send(PgWireBackendMessage::Authentication(
+                                Authentication::SASLContinue(server_first.into_bytes().into()),
+                            ))
                             .await?;
-                        *self.auth.lock().expect("auth lock") = AuthStage::ScramFinal { user, known, exchange };
+                        *self.auth.lock().expect("auth lock") = AuthStage::ScramFinal {
+                            user,
+                            known,
+                            exchange,
+                        };
                         Ok(())
                     }
-                    AuthStage::ScramFinal { user, known, exchange } => {
+                    AuthStage::ScramFinal {
+                        user,
+                        known,
+                        exchange,
+                    } => {
                         let resp = msg.into_sasl_response()?;
                         match exchange.finish(&resp.data) {
                             Ok(server_final) if known => {
                                 client
-                                    .feed(PgWireBackendMessage::Authentication(Authentication::SASLFinal(
-                                        server_final.into_bytes().into(),
-                                    )))
+                                    .feed(PgWireBackendMessage::Authentication(
+                                        Authentication::SASLFinal(server_final.into_bytes().into()),
+                                    ))
                                     .await?;
                                 self.finish(client, &user).await
                             }
@@ -173,7 +193,10 @@ impl StartupHandler for Conn {
 }
 
 fn password_failed(user: &str) -> PgWireError {
-    fatal("28P01", &format!("password authentication failed for user \"{user}\""))
+    fatal(
+        "28P01",
+        &format!("password authentication failed for user \"{user}\""),
+    )
 }
 
 impl Conn {
@@ -189,7 +212,9 @@ impl Conn {
         // libpq sends the user name as database when none is given; that means the default zone.
         let database = metadata
             .get(METADATA_DATABASE)
-            .filter(|d| !d.is_empty() && !(d.as_str() == user && !strata_sql::ZONES.contains(&d.as_str())))
+            .filter(|d| {
+                !d.is_empty() && !(d.as_str() == user && !strata_sql::ZONES.contains(&d.as_str()))
+            })
             .cloned();
         let zones = if self.shared.users.is_empty() {
             None
@@ -219,9 +244,8 @@ impl Conn {
                         settings.set(k, v)
                     }
                 }
-                "application_name" | "DateStyle" | "client_encoding" | "extra_float_digits" | "IntervalStyle" => {
-                    settings.set(k, v)
-                }
+                "application_name" | "DateStyle" | "client_encoding" | "extra_float_digits"
+                | "IntervalStyle" => settings.set(k, v),
                 _ => {}
             }
         }
@@ -232,8 +256,16 @@ impl Conn {
             .filter(|(k, _)| {
                 !matches!(
                     k.as_str(),
-                    "user" | "database" | "options" | "replication" | "TimeZone" | "application_name"
-                        | "DateStyle" | "client_encoding" | "extra_float_digits" | "IntervalStyle"
+                    "user"
+                        | "database"
+                        | "options"
+                        | "replication"
+                        | "TimeZone"
+                        | "application_name"
+                        | "DateStyle"
+                        | "client_encoding"
+                        | "extra_float_digits"
+                        | "IntervalStyle"
                 )
             })
             .map(|(k, v)| (k.clone(), v.clone()))
@@ -244,11 +276,20 @@ impl Conn {
         {
             for (name, value) in assignments {
                 // The name goes into SQL text: a setting name is dotted identifiers, nothing else.
-                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
-                    return Err(fatal("22023", &format!("invalid setting name {name:?} in the startup packet")));
+                if name.is_empty()
+                    || !name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+                {
+                    return Err(fatal(
+                        "22023",
+                        &format!("invalid setting name {name:?} in the startup packet"),
+                    ));
                 }
                 let sql = format!("SET {name} = '{}'", value.replace('\'', "''"));
-                let stmts = session.parse(&sql).map_err(|e| fatal("22023", &format!("options: {e}")))?;
+                let stmts = session
+                    .parse(&sql)
+                    .map_err(|e| fatal("22023", &format!("options: {e}")))?;
                 for s in &stmts {
                     session
                         .execute(s)
@@ -273,7 +314,12 @@ impl Conn {
                 "application_name",
             ]
             .iter()
-            .map(|n| (display_name(n).to_string(), session.show_setting(n).unwrap_or_default()))
+            .map(|n| {
+                (
+                    display_name(n).to_string(),
+                    session.show_setting(n).unwrap_or_default(),
+                )
+            })
             .chain([("session_authorization".to_string(), user.to_string())])
             .collect(),
         );
@@ -328,7 +374,9 @@ pub fn parse_options(text: &str) -> Result<Vec<(String, String)>, String> {
         } else if let Some(s) = w.strip_prefix("--").or_else(|| w.strip_prefix("-c")) {
             s.to_string()
         } else {
-            return Err(format!("options: unsupported option {w:?}; use -c name=value"));
+            return Err(format!(
+                "options: unsupported option {w:?}; use -c name=value"
+            ));
         };
         let (name, value) = setting
             .split_once('=')
@@ -345,13 +393,17 @@ mod tests {
     #[test]
     fn options_as_libpq_sends_them() {
         assert_eq!(
-            parse_options("-c strata.as_of=2026-01-31\\ 12:00:00+00 -c statement_timeout=5s").unwrap(),
+            parse_options("-c strata.as_of=2026-01-31\\ 12:00:00+00 -c statement_timeout=5s")
+                .unwrap(),
             vec![
                 ("strata.as_of".into(), "2026-01-31 12:00:00+00".into()),
                 ("statement_timeout".into(), "5s".into())
             ]
         );
-        assert_eq!(parse_options("--search-path=raw").unwrap(), vec![("search_path".into(), "raw".into())]);
+        assert_eq!(
+            parse_options("--search-path=raw").unwrap(),
+            vec![("search_path".into(), "raw".into())]
+        );
         assert!(parse_options("-x").is_err());
     }
 }

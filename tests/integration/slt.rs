@@ -32,7 +32,10 @@ impl sqllogictest::AsyncDB for StrataDb {
         for stmt in &stmts {
             last = match self.session.execute(stmt).await.map_err(|e| err(&e))? {
                 Output::Status(_) => DBOutput::StatementComplete(0),
-                Output::Rows(mut stream) | Output::CopyOut { rows: mut stream, .. } => {
+                Output::Rows(mut stream)
+                | Output::CopyOut {
+                    rows: mut stream, ..
+                } => {
                     let width = stream.schema().fields().len();
                     let mut rows = vec![];
                     let opts = FormatOptions::default().with_null("NULL");

@@ -1,11 +1,11 @@
 //! The catalogs a Postgres client sees: only the zones its user may read, each with a
 //! `pg_catalog` schema, and a session-local overlay that holds `CREATE TEMP TABLE` tables.
 use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{
     CatalogProvider, CatalogProviderList, MemoryCatalogProviderList, MemorySchemaProvider,
     SchemaProvider, TableProvider,
 };
-use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::{exec_err, Result};
 use datafusion::datasource::TableType;
 use datafusion_pg_catalog::pg_catalog::catalog_info::CatalogInfo;

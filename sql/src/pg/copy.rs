@@ -88,7 +88,9 @@ fn build(
                     "csv" => CopyFormat::Csv,
                     "binary" => CopyFormat::Binary,
                     other => {
-                        return Err(SqlError::Syntax(format!("COPY format \"{other}\" not recognized")))
+                        return Err(SqlError::Syntax(format!(
+                            "COPY format \"{other}\" not recognized"
+                        )))
                     }
                 }
             }

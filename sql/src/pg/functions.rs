@@ -205,23 +205,37 @@ pub(crate) fn register(ctx: &SessionContext, settings: &Arc<Settings>, user: &st
         Ok(ScalarValue::Int64(Some(1)))
     }));
     // Lake tables have no serial columns, no collations to hide, no advisory locks to hold.
-    ctx.register_udf(udf("pg_get_serial_sequence", 2..=2, DataType::Utf8, |_, _| {
-        Ok(ScalarValue::Utf8(None))
-    }));
-    ctx.register_udf(udf("pg_collation_is_visible", 1..=1, DataType::Boolean, |_, _| {
-        Ok(ScalarValue::Boolean(Some(true)))
-    }));
-    ctx.register_udf(udf("pg_advisory_unlock_all", 0..=0, DataType::Utf8, |_, _| {
-        Ok(ScalarValue::Utf8(None))
-    }));
+    ctx.register_udf(udf(
+        "pg_get_serial_sequence",
+        2..=2,
+        DataType::Utf8,
+        |_, _| Ok(ScalarValue::Utf8(None)),
+    ));
+    ctx.register_udf(udf(
+        "pg_collation_is_visible",
+        1..=1,
+        DataType::Boolean,
+        |_, _| Ok(ScalarValue::Boolean(Some(true))),
+    ));
+    ctx.register_udf(udf(
+        "pg_advisory_unlock_all",
+        0..=0,
+        DataType::Utf8,
+        |_, _| Ok(ScalarValue::Utf8(None)),
+    ));
     // The built-in types clients look up by name (psycopg's TypeInfo.fetch); types Strata
     // does not have (hstore, citext…) are not found, as in a database without the extension.
     ctx.register_udf(udf("to_regtype", 1..=1, DataType::Int32, |args, _| {
-        Ok(ScalarValue::Int32(text(&args[0]).and_then(|n| type_oid(&n))))
+        Ok(ScalarValue::Int32(
+            text(&args[0]).and_then(|n| type_oid(&n)),
+        ))
     }));
     ctx.register_udf(udf("quote_literal", 1..=1, DataType::Utf8, |args, _| {
         Ok(match text(&args[0]) {
-            Some(v) if v.contains('\\') => utf8(format!("E'{}'", v.replace('\\', "\\\\").replace('\'', "''"))),
+            Some(v) if v.contains('\\') => utf8(format!(
+                "E'{}'",
+                v.replace('\\', "\\\\").replace('\'', "''")
+            )),
             Some(v) => utf8(format!("'{}'", v.replace('\'', "''"))),
             None => ScalarValue::Utf8(None),
         })
@@ -229,17 +243,22 @@ pub(crate) fn register(ctx: &SessionContext, settings: &Arc<Settings>, user: &st
     ctx.register_udf(udf("pg_typeof", 1..=1, DataType::Utf8, |args, _| {
         Ok(utf8(pg_type_name(&args[0].data_type())))
     }));
-    ctx.register_udf(udf("json_build_object", 0..=100, DataType::Utf8, |args, _| {
-        if args.len() % 2 != 0 {
-            return exec_err!("json_build_object needs key/value pairs");
-        }
-        let mut map = serde_json::Map::new();
-        for pair in args.chunks(2) {
-            let key = text(&pair[0]).unwrap_or_default();
-            map.insert(key, json_value(&pair[1]));
-        }
-        Ok(utf8(serde_json::Value::Object(map).to_string()))
-    }));
+    ctx.register_udf(udf(
+        "json_build_object",
+        0..=100,
+        DataType::Utf8,
+        |args, _| {
+            if args.len() % 2 != 0 {
+                return exec_err!("json_build_object needs key/value pairs");
+            }
+            let mut map = serde_json::Map::new();
+            for pair in args.chunks(2) {
+                let key = text(&pair[0]).unwrap_or_default();
+                map.insert(key, json_value(&pair[1]));
+            }
+            Ok(utf8(serde_json::Value::Object(map).to_string()))
+        },
+    ));
 }
 
 /// PostgreSQL's `format()`: `%s` text, `%I` identifier, `%L` literal, `%%`.
@@ -266,7 +285,8 @@ fn pg_format(fmt: &str, args: &[ScalarValue]) -> Result<String> {
             Some('I') => {
                 let v = value.unwrap_or_default();
                 let plain = !v.is_empty()
-                    && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                    && v.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
                     && !v.starts_with(|c: char| c.is_ascii_digit());
                 if plain {
                     out.push_str(&v);
@@ -278,7 +298,9 @@ fn pg_format(fmt: &str, args: &[ScalarValue]) -> Result<String> {
                 Some(v) => out.push_str(&format!("'{}'", v.replace('\'', "''"))),
                 None => out.push_str("NULL"),
             },
-            other => return exec_err!("format(): unsupported conversion %{}", other.unwrap_or(' ')),
+            other => {
+                return exec_err!("format(): unsupported conversion %{}", other.unwrap_or(' '))
+            }
         }
     }
     Ok(out)
@@ -303,7 +325,10 @@ fn json_value(v: &ScalarValue) -> serde_json::Value {
 
 /// The OID of a built-in type by any of its names (`int4`, `integer`, `text[]`, `_text`).
 fn type_oid(name: &str) -> Option<i32> {
-    let name = name.trim().trim_start_matches("pg_catalog.").to_ascii_lowercase();
+    let name = name
+        .trim()
+        .trim_start_matches("pg_catalog.")
+        .to_ascii_lowercase();
     if let Some(elem) = name.strip_suffix("[]").or_else(|| name.strip_prefix('_')) {
         let base = type_oid(elem)?;
         return ARRAYS.iter().find(|(b, _)| *b == base).map(|(_, a)| *a);
@@ -338,10 +363,28 @@ fn type_oid(name: &str) -> Option<i32> {
 
 /// Element type OID → array type OID.
 const ARRAYS: &[(i32, i32)] = &[
-    (16, 1000), (17, 1001), (18, 1002), (19, 1003), (20, 1016), (21, 1005), (23, 1007),
-    (25, 1009), (26, 1028), (114, 199), (700, 1021), (701, 1022), (1042, 1014), (1043, 1015),
-    (1082, 1182), (1083, 1183), (1114, 1115), (1184, 1185), (1186, 1187), (1700, 1231),
-    (2950, 2951), (3802, 3807),
+    (16, 1000),
+    (17, 1001),
+    (18, 1002),
+    (19, 1003),
+    (20, 1016),
+    (21, 1005),
+    (23, 1007),
+    (25, 1009),
+    (26, 1028),
+    (114, 199),
+    (700, 1021),
+    (701, 1022),
+    (1042, 1014),
+    (1043, 1015),
+    (1082, 1182),
+    (1083, 1183),
+    (1114, 1115),
+    (1184, 1185),
+    (1186, 1187),
+    (1700, 1231),
+    (2950, 2951),
+    (3802, 3807),
 ];
 
 /// PostgreSQL's name for the type an Arrow value travels as (`pg_typeof`).
@@ -359,7 +402,10 @@ pub fn pg_type_name(t: &DataType) -> String {
         DataType::Timestamp(_, None) => "timestamp without time zone",
         DataType::Timestamp(_, Some(_)) => "timestamp with time zone",
         DataType::Interval(_) | DataType::Duration(_) => "interval",
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => "bytea",
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(_) => "bytea",
         DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
             return format!("{}[]", pg_type_name(f.data_type()))
         }

@@ -12,23 +12,25 @@ mod settings;
 pub mod sqlstate;
 mod statements;
 
-pub use copy::{CopyFormat, CopyOptions};
 pub(crate) use copy::copy_to_stdout;
+pub use copy::{CopyFormat, CopyOptions};
+pub use functions::version_string;
 pub(crate) use rewrite::rewrite;
 pub use rewrite::wire_name;
-pub use functions::version_string;
 pub use settings::{display_name, parse_millis, Settings};
 
 use crate::engine::Engine;
 use crate::session::Session;
 use crate::{Result, SqlError};
 use datafusion::catalog::{CatalogProviderList, MemorySchemaProvider, SchemaProvider};
+use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
-use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::prelude::SessionContext;
 use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
-use datafusion_pg_catalog::pg_catalog::{self as pgc, PgCatalogSchemaProvider, PgCatalogStaticTables};
+use datafusion_pg_catalog::pg_catalog::{
+    self as pgc, PgCatalogSchemaProvider, PgCatalogStaticTables,
+};
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -72,9 +74,7 @@ pub struct PgSessionOptions {
 
 impl PgEngine {
     pub fn new(engine: Engine) -> Result<Self> {
-        let static_tables = Arc::new(
-            PgCatalogStaticTables::try_new()?,
-        );
+        let static_tables = Arc::new(PgCatalogStaticTables::try_new()?);
         let ctx = SessionContext::new_with_state(engine.template().clone());
         for udf in [
             pgc::create_current_schemas_udf(),
@@ -142,8 +142,11 @@ impl PgEngine {
             readable: readable.clone(),
             current: database.to_string(),
         };
-        let pg_catalog =
-            PgCatalogSchemaProvider::try_new(view, self.static_tables.clone(), EmptyContextProvider)?;
+        let pg_catalog = PgCatalogSchemaProvider::try_new(
+            view,
+            self.static_tables.clone(),
+            EmptyContextProvider,
+        )?;
         let set = ZoneSet {
             readable,
             pg_catalog: Arc::new(overlay::PgCatalogOverlay {
@@ -158,7 +161,10 @@ impl PgEngine {
     pub fn session(&self, opts: &PgSessionOptions) -> Result<Session> {
         let zones: Vec<String> = match &opts.zones {
             Some(z) => z.clone(),
-            None => strata_catalog::ZONES.iter().map(|z| z.to_string()).collect(),
+            None => strata_catalog::ZONES
+                .iter()
+                .map(|z| z.to_string())
+                .collect(),
         };
         // Tools that do not ask (DBeaver, pgAdmin) connect to "postgres": the default zone.
         let database = match opts.database.as_deref() {
@@ -249,7 +255,10 @@ impl Session {
     }
 
     /// The columns of an open cursor (the server answers Describe of a DECLAREd portal).
-    pub async fn cursor_schema(&self, name: &str) -> Option<datafusion::arrow::datatypes::SchemaRef> {
+    pub async fn cursor_schema(
+        &self,
+        name: &str,
+    ) -> Option<datafusion::arrow::datatypes::SchemaRef> {
         self.pg.as_ref()?.cursors.schema(name).await
     }
 

@@ -71,7 +71,12 @@ pub(crate) const INFORMATION_SCHEMA_EXTRAS: &[(&str, &[&str])] = &[
     ),
     (
         "check_constraints",
-        &["constraint_catalog", "constraint_schema", "constraint_name", "check_clause"],
+        &[
+            "constraint_catalog",
+            "constraint_schema",
+            "constraint_name",
+            "check_clause",
+        ],
     ),
 ];
 
@@ -173,9 +178,15 @@ impl SchemaProvider for PgCatalogOverlay {
                 &schema,
                 &[
                     ("indkey", int2_array()),
-                    ("indclass", DataType::List(Arc::new(Field::new_list_field(DataType::Int32, true)))),
+                    (
+                        "indclass",
+                        DataType::List(Arc::new(Field::new_list_field(DataType::Int32, true))),
+                    ),
                     ("indoption", int2_array()),
-                    ("indcollation", DataType::List(Arc::new(Field::new_list_field(DataType::Int32, true)))),
+                    (
+                        "indcollation",
+                        DataType::List(Arc::new(Field::new_list_field(DataType::Int32, true))),
+                    ),
                 ],
             ))
             .map(Some),
@@ -184,10 +195,22 @@ impl SchemaProvider for PgCatalogOverlay {
                 &[
                     ("conkey", int2_array()),
                     ("confkey", int2_array()),
-                    ("conpfeqop", DataType::List(Arc::new(Field::new_list_field(DataType::Int32, true)))),
-                    ("conppeqop", DataType::List(Arc::new(Field::new_list_field(DataType::Int32, true)))),
-                    ("conffeqop", DataType::List(Arc::new(Field::new_list_field(DataType::Int32, true)))),
-                    ("conexclop", DataType::List(Arc::new(Field::new_list_field(DataType::Int32, true)))),
+                    (
+                        "conpfeqop",
+                        DataType::List(Arc::new(Field::new_list_field(DataType::Int32, true))),
+                    ),
+                    (
+                        "conppeqop",
+                        DataType::List(Arc::new(Field::new_list_field(DataType::Int32, true))),
+                    ),
+                    (
+                        "conffeqop",
+                        DataType::List(Arc::new(Field::new_list_field(DataType::Int32, true))),
+                    ),
+                    (
+                        "conexclop",
+                        DataType::List(Arc::new(Field::new_list_field(DataType::Int32, true))),
+                    ),
                 ],
             ))
             .map(Some),
@@ -195,8 +218,6 @@ impl SchemaProvider for PgCatalogOverlay {
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        name == "pg_cursors"
-            || name.starts_with(EXTRA_PREFIX)
-            || self.inner.table_exist(name)
+        name == "pg_cursors" || name.starts_with(EXTRA_PREFIX) || self.inner.table_exist(name)
     }
 }

@@ -60,7 +60,9 @@ impl VisitorMut for NullCatalogSubqueries {
 }
 
 fn reads_only_pg_catalog(q: &Query) -> bool {
-    let SetExpr::Select(select) = q.body.as_ref() else { return false };
+    let SetExpr::Select(select) = q.body.as_ref() else {
+        return false;
+    };
     let mut names = vec![];
     for t in &select.from {
         names.push(&t.relation);
@@ -68,11 +70,11 @@ fn reads_only_pg_catalog(q: &Query) -> bool {
     }
     !names.is_empty()
         && names.iter().all(|r| match r {
-            ast::TableFactor::Table { name, .. } => name
-                .0
-                .iter()
-                .filter_map(|p| p.as_ident())
-                .any(|i| i.value.eq_ignore_ascii_case("pg_catalog") || i.value.starts_with("pg_")),
+            ast::TableFactor::Table { name, .. } => {
+                name.0.iter().filter_map(|p| p.as_ident()).any(|i| {
+                    i.value.eq_ignore_ascii_case("pg_catalog") || i.value.starts_with("pg_")
+                })
+            }
             _ => false,
         })
 }
@@ -87,10 +89,16 @@ impl VisitorMut for Compat {
         let parts: Vec<String> = name
             .0
             .iter()
-            .map(|p| p.as_ident().map(|i| i.value.to_lowercase()).unwrap_or_default())
+            .map(|p| {
+                p.as_ident()
+                    .map(|i| i.value.to_lowercase())
+                    .unwrap_or_default()
+            })
             .collect();
         if let [.., schema, table] = parts.as_slice() {
-            let known = super::overlay::INFORMATION_SCHEMA_EXTRAS.iter().any(|(t, _)| t == table);
+            let known = super::overlay::INFORMATION_SCHEMA_EXTRAS
+                .iter()
+                .any(|(t, _)| t == table);
             if schema == "information_schema" && known {
                 *name = ast::ObjectName::from(vec![
                     Ident::new("pg_catalog"),
@@ -103,7 +111,17 @@ impl VisitorMut for Compat {
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         // DataFusion's LIKE only escapes with a backslash: re-escape literal patterns.
-        let (Expr::Like { pattern, escape_char, .. } | Expr::ILike { pattern, escape_char, .. }) = expr else {
+        let (Expr::Like {
+            pattern,
+            escape_char,
+            ..
+        }
+        | Expr::ILike {
+            pattern,
+            escape_char,
+            ..
+        }) = expr
+        else {
             return ControlFlow::Continue(());
         };
         let esc = match escape_char.as_ref().map(|v| &v.value) {
@@ -159,7 +177,12 @@ impl VisitorMut for ArraySubquery {
             }
         }
         let is_null = |e: &Expr| matches!(e, Expr::Value(v) if v.value == ast::Value::Null);
-        if let Expr::BinaryOp { left, op: ast::BinaryOperator::StringConcat, right } = expr {
+        if let Expr::BinaryOp {
+            left,
+            op: ast::BinaryOperator::StringConcat,
+            right,
+        } = expr
+        {
             if is_null(left) && is_null(right) {
                 *expr = Expr::Value(ast::Value::Null.into());
                 return ControlFlow::Continue(());
@@ -167,9 +190,15 @@ impl VisitorMut for ArraySubquery {
         }
         if let Expr::Function(f) = expr {
             // array_to_string(NULL, …) is NULL; DataFusion cannot type an untyped NULL array.
-            if f.name.to_string().to_lowercase().ends_with("array_to_string") {
+            if f.name
+                .to_string()
+                .to_lowercase()
+                .ends_with("array_to_string")
+            {
                 if let FunctionArguments::List(l) = &f.args {
-                    if let Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(first))) = l.args.first() {
+                    if let Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(first))) =
+                        l.args.first()
+                    {
                         if is_null(first) {
                             *expr = Expr::Value(ast::Value::Null.into());
                             return ControlFlow::Continue(());
@@ -187,8 +216,7 @@ impl VisitorMut for ArraySubquery {
             return ControlFlow::Continue(());
         }
         if let Expr::Function(f) = expr {
-            let is_array = f.name.0.len() == 1
-                && f.name.to_string().eq_ignore_ascii_case("array");
+            let is_array = f.name.0.len() == 1 && f.name.to_string().eq_ignore_ascii_case("array");
             if let (true, FunctionArguments::Subquery(q)) = (is_array, &f.args) {
                 let mut q = q.clone();
                 let SetExpr::Select(select) = q.body.as_mut() else {
@@ -219,9 +247,7 @@ impl VisitorMut for ArraySubquery {
                     expr: value,
                     alias: Ident::new("__strata_v"),
                 };
-                let sql = format!(
-                    "(SELECT array_agg(__strata_v) FROM ({q}) AS __strata_array)"
-                );
+                let sql = format!("(SELECT array_agg(__strata_v) FROM ({q}) AS __strata_array)");
                 let dialect = crate::dialect::StrataDialect::default();
                 if let Ok(parsed) = datafusion::sql::sqlparser::parser::Parser::new(&dialect)
                     .try_with_sql(&sql)
@@ -239,10 +265,17 @@ impl VisitorMut for ArraySubquery {
 /// through the one set-returning function DataFusion plans in a select list.
 fn generate_subscripts(expr: &Expr) -> Option<Expr> {
     let Expr::Function(f) = expr else { return None };
-    if !f.name.to_string().to_lowercase().ends_with("generate_subscripts") {
+    if !f
+        .name
+        .to_string()
+        .to_lowercase()
+        .ends_with("generate_subscripts")
+    {
         return None;
     }
-    let FunctionArguments::List(l) = &f.args else { return None };
+    let FunctionArguments::List(l) = &f.args else {
+        return None;
+    };
     let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(arr)) = l.args.first()? else {
         return None;
     };
@@ -259,14 +292,18 @@ fn generate_subscripts(expr: &Expr) -> Option<Expr> {
 /// aggregates. `first_value` gives the same answer when there is at most one row, which is
 /// what PostgreSQL requires anyway.
 fn first_value_scalar(q: &mut Query) {
-    let SetExpr::Select(select) = q.body.as_mut() else { return };
+    let SetExpr::Select(select) = q.body.as_mut() else {
+        return;
+    };
     if !matches!(&select.group_by, ast::GroupByExpr::Expressions(e, _) if e.is_empty())
         || select.having.is_some()
         || select.distinct.is_some()
     {
         return;
     }
-    let [item] = select.projection.as_mut_slice() else { return };
+    let [item] = select.projection.as_mut_slice() else {
+        return;
+    };
     let (expr, alias) = match item {
         SelectItem::UnnamedExpr(e) => (e, None),
         SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias.clone())),
@@ -274,7 +311,20 @@ fn first_value_scalar(q: &mut Query) {
     };
     if let Expr::Function(f) = expr {
         let name = f.name.to_string().to_lowercase();
-        const AGGREGATES: &[&str] = &["count", "sum", "min", "max", "avg", "array_agg", "string_agg", "bool_and", "bool_or", "first_value", "last_value", "every"];
+        const AGGREGATES: &[&str] = &[
+            "count",
+            "sum",
+            "min",
+            "max",
+            "avg",
+            "array_agg",
+            "string_agg",
+            "bool_and",
+            "bool_or",
+            "first_value",
+            "last_value",
+            "every",
+        ];
         if AGGREGATES.iter().any(|a| name.ends_with(a)) {
             return;
         }
@@ -289,7 +339,10 @@ fn first_value_scalar(q: &mut Query) {
         .and_then(|mut p| p.parse_expr())
     {
         *item = match alias {
-            Some(alias) => SelectItem::ExprWithAlias { expr: wrapped, alias },
+            Some(alias) => SelectItem::ExprWithAlias {
+                expr: wrapped,
+                alias,
+            },
             None => SelectItem::UnnamedExpr(wrapped),
         };
     }
@@ -303,9 +356,11 @@ fn literal_text(e: &Expr) -> Option<String> {
             _ => None,
         },
         Expr::Nested(inner) => literal_text(inner),
-        Expr::BinaryOp { left, op: ast::BinaryOperator::StringConcat, right } => {
-            Some(literal_text(left)? + &literal_text(right)?)
-        }
+        Expr::BinaryOp {
+            left,
+            op: ast::BinaryOperator::StringConcat,
+            right,
+        } => Some(literal_text(left)? + &literal_text(right)?),
         _ => None,
     }
 }
@@ -349,8 +404,14 @@ fn name_columns(q: &mut Query) {
 /// The name PostgreSQL gives an unnamed result column.
 fn pg_name(e: &Expr) -> String {
     let name = match e {
-        Expr::Function(f) => f.name.0.last().map(|p| p.to_string().trim_matches('"').to_lowercase()),
-        Expr::Cast { expr, data_type, .. } => match expr.as_ref() {
+        Expr::Function(f) => f
+            .name
+            .0
+            .last()
+            .map(|p| p.to_string().trim_matches('"').to_lowercase()),
+        Expr::Cast {
+            expr, data_type, ..
+        } => match expr.as_ref() {
             Expr::Identifier(i) => Some(i.value.clone()),
             Expr::CompoundIdentifier(p) => p.last().map(|i| i.value.clone()),
             Expr::Value(_) => Some(type_name(data_type)),
@@ -371,7 +432,8 @@ fn pg_name(e: &Expr) -> String {
         },
         _ => None,
     };
-    name.filter(|n| !n.is_empty()).unwrap_or_else(|| "?column?".into())
+    name.filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "?column?".into())
 }
 
 /// PostgreSQL's internal name of a type, which names a cast literal's column (`1::int` → int4).
@@ -417,7 +479,10 @@ mod tests {
     #[test]
     fn duplicate_names_are_marked_for_the_wire() {
         let sql = rewritten("SELECT count(a) AS count, count(b), x, x FROM t");
-        assert_eq!(sql, "SELECT count(a) AS count, count(b) AS \"count\u{1}2\", x, x AS \"x\u{1}2\" FROM t");
+        assert_eq!(
+            sql,
+            "SELECT count(a) AS count, count(b) AS \"count\u{1}2\", x, x AS \"x\u{1}2\" FROM t"
+        );
         assert_eq!(wire_name("count\u{1}2"), "count");
     }
 
@@ -431,8 +496,10 @@ mod tests {
 
     #[test]
     fn missing_information_schema_views_come_from_pg_catalog() {
-        assert!(rewritten("SELECT * FROM information_schema.table_constraints")
-            .contains("pg_catalog.strata_information_schema_table_constraints"));
+        assert!(
+            rewritten("SELECT * FROM information_schema.table_constraints")
+                .contains("pg_catalog.strata_information_schema_table_constraints")
+        );
     }
 
     #[test]

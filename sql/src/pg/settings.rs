@@ -150,7 +150,11 @@ impl Settings {
             }
             "statement_timeout" => {
                 let ms = self.statement_timeout_ms();
-                return Some(if ms == 0 { "0".into() } else { format!("{ms}ms") });
+                return Some(if ms == 0 {
+                    "0".into()
+                } else {
+                    format!("{ms}ms")
+                });
             }
             _ => {}
         }

@@ -98,8 +98,7 @@ fn datafusion_code(e: &DataFusionError) -> &'static str {
 fn message_code(m: &str) -> &'static str {
     if m.contains("table") && m.contains("not found") {
         UNDEFINED_TABLE
-    } else if m.contains("Invalid function") || m.contains("function") && m.contains("not found")
-    {
+    } else if m.contains("Invalid function") || m.contains("function") && m.contains("not found") {
         UNDEFINED_FUNCTION
     } else if m.contains("Divide by zero") || m.contains("division by zero") {
         DIVISION_BY_ZERO

@@ -18,31 +18,30 @@ impl Session {
         params: Option<datafusion::common::ParamValues>,
     ) -> Result<Option<Output>> {
         let status = |tag: &str| Ok(Some(Output::Status(tag.to_string())));
-        let s = match ast {
-            DFStatement::Statement(s) => s.as_mut(),
-            DFStatement::CreateExternalTable(_) if pg.remote => {
-                return Err(SqlError::Denied(
-                    "CREATE EXTERNAL TABLE is not allowed over the network: it would read the \
+        let s =
+            match ast {
+                DFStatement::Statement(s) => s.as_mut(),
+                DFStatement::CreateExternalTable(_) if pg.remote => {
+                    return Err(SqlError::Denied(
+                        "CREATE EXTERNAL TABLE is not allowed over the network: it would read the \
                      server's files"
-                        .into(),
-                ))
-            }
-            DFStatement::CopyTo(_) if pg.remote => {
-                return Err(SqlError::Denied(
+                            .into(),
+                    ))
+                }
+                DFStatement::CopyTo(_) if pg.remote => return Err(SqlError::Denied(
                     "COPY … TO a file is not allowed over the network; use COPY (query) TO STDOUT"
                         .into(),
-                ))
-            }
-            DFStatement::Reset(DFReset::Variable(name)) => {
-                let name = name.to_string();
-                if name.eq_ignore_ascii_case("strata.as_of") {
-                    return Ok(None);
+                )),
+                DFStatement::Reset(DFReset::Variable(name)) => {
+                    let name = name.to_string();
+                    if name.eq_ignore_ascii_case("strata.as_of") {
+                        return Ok(None);
+                    }
+                    pg.settings.reset(&name);
+                    return status("RESET");
                 }
-                pg.settings.reset(&name);
-                return status("RESET");
-            }
-            _ => return Ok(None),
-        };
+                _ => return Ok(None),
+            };
         match s {
             ast::Statement::Set(set) => self.pg_set(pg, set),
             ast::Statement::ShowVariable { variable } => {
@@ -104,7 +103,10 @@ impl Session {
             ast::Statement::ReleaseSavepoint { .. } => status("RELEASE"),
             ast::Statement::Deallocate { .. } => status("DEALLOCATE"),
             ast::Statement::Discard { object_type } => {
-                if matches!(object_type, ast::DiscardObject::ALL | ast::DiscardObject::TEMP) {
+                if matches!(
+                    object_type,
+                    ast::DiscardObject::ALL | ast::DiscardObject::TEMP
+                ) {
                     for t in datafusion::catalog::SchemaProvider::table_names(pg.temp.as_ref()) {
                         datafusion::catalog::SchemaProvider::deregister_table(
                             pg.temp.as_ref(),
@@ -125,7 +127,11 @@ impl Session {
                 }
                 Ok(Some(Output::Status(format!(
                     "DECLARE CURSOR {}",
-                    stmts.first().and_then(|d| d.names.first()).map(|n| n.value.as_str()).unwrap_or("")
+                    stmts
+                        .first()
+                        .and_then(|d| d.names.first())
+                        .map(|n| n.value.as_str())
+                        .unwrap_or("")
                 ))))
             }
             ast::Statement::Fetch {
@@ -140,7 +146,9 @@ impl Session {
             }
             ast::Statement::CreateTable(create) => {
                 if !create.temporary {
-                    return Err(read_only("CREATE TABLE; CREATE TEMP TABLE makes a session table"));
+                    return Err(read_only(
+                        "CREATE TABLE; CREATE TEMP TABLE makes a session table",
+                    ));
                 }
                 // The session's schemas put new tables in its own pg_temp (see TempOverlay).
                 create.temporary = false;
@@ -202,7 +210,8 @@ impl Session {
                 done
             }
             Set::SetNames { charset_name, .. } => {
-                pg.settings.set("client_encoding", &charset_name.to_string());
+                pg.settings
+                    .set("client_encoding", &charset_name.to_string());
                 done
             }
             // SET SESSION CHARACTERISTICS, SET TRANSACTION, SET ROLE…: accepted, nothing to do
@@ -218,7 +227,10 @@ impl Session {
             z if z.eq_ignore_ascii_case("default") || z.eq_ignore_ascii_case("local") => "UTC",
             z => z,
         };
-        if zone.parse::<datafusion::arrow::array::timezone::Tz>().is_err() {
+        if zone
+            .parse::<datafusion::arrow::array::timezone::Tz>()
+            .is_err()
+        {
             return Err(SqlError::Pg {
                 code: "22023",
                 message: format!("invalid value for parameter \"TimeZone\": \"{zone}\""),

@@ -22,17 +22,39 @@ fn known_gaps(program: &str) -> BTreeSet<String> {
 fn judge(program: &str, out: std::process::Output) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let passed: Vec<&str> = stdout.lines().filter_map(|l| l.strip_prefix("PASS ")).collect();
-    let failed: Vec<&str> = stdout.lines().filter_map(|l| l.strip_prefix("FAIL ")).collect();
-    assert!(passed.len() >= 10, "{program} ran too few checks:\n{stdout}\n{stderr}");
+    let passed: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("PASS "))
+        .collect();
+    let failed: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("FAIL "))
+        .collect();
+    assert!(
+        passed.len() >= 10,
+        "{program} ran too few checks:\n{stdout}\n{stderr}"
+    );
     let gaps = known_gaps(program);
     let unexpected: Vec<&&str> = failed
         .iter()
-        .filter(|f| !gaps.iter().any(|g| f.starts_with(&format!("{g}: ")) || **f == g.as_str()))
+        .filter(|f| {
+            !gaps
+                .iter()
+                .any(|g| f.starts_with(&format!("{g}: ")) || **f == g.as_str())
+        })
         .collect();
-    assert!(unexpected.is_empty(), "{program}: new failures {unexpected:?}\n{stdout}\n{stderr}");
-    let fixed: Vec<&String> = gaps.iter().filter(|g| passed.contains(&g.as_str())).collect();
-    assert!(fixed.is_empty(), "{program}: {fixed:?} pass now; remove them from known_gaps.txt");
+    assert!(
+        unexpected.is_empty(),
+        "{program}: new failures {unexpected:?}\n{stdout}\n{stderr}"
+    );
+    let fixed: Vec<&String> = gaps
+        .iter()
+        .filter(|g| passed.contains(&g.as_str()))
+        .collect();
+    assert!(
+        fixed.is_empty(),
+        "{program}: {fixed:?} pass now; remove them from known_gaps.txt"
+    );
 }
 
 fn run_python(script: &str) {
@@ -79,7 +101,11 @@ fn pgjdbc() {
         .arg(clients_dir().join("JdbcClient.java"))
         .output()
         .expect("javac (openjdk-17-jdk-headless)");
-    assert!(javac.status.success(), "{}", String::from_utf8_lossy(&javac.stderr));
+    assert!(
+        javac.status.success(),
+        "{}",
+        String::from_utf8_lossy(&javac.stderr)
+    );
     let server = Server::sample();
     let out = Command::new("java")
         .arg("-cp")

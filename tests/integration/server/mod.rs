@@ -43,7 +43,10 @@ impl Server {
         let sink = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("strata: serving ").and_then(|l| l.rsplit(" on ").next()) {
+                if let Some(addr) = line
+                    .strip_prefix("strata: serving ")
+                    .and_then(|l| l.rsplit(" on ").next())
+                {
                     let _ = tx.send(addr.to_string());
                 }
                 sink.lock().unwrap().push(line);
@@ -53,7 +56,10 @@ impl Server {
             Ok(a) => a,
             Err(_) => {
                 let _ = child.kill();
-                panic!("strata serve did not start:\n{}", log.lock().unwrap().join("\n"));
+                panic!(
+                    "strata serve did not start:\n{}",
+                    log.lock().unwrap().join("\n")
+                );
             }
         };
         let port = addr.rsplit(':').next().unwrap().parse().unwrap();
@@ -89,7 +95,11 @@ impl Server {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < until, "server did not exit after SIGTERM:\n{}", self.log());
+            assert!(
+                Instant::now() < until,
+                "server did not exit after SIGTERM:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -163,5 +173,7 @@ pub async fn connect(url: &str) -> tokio_postgres::Client {
 
 /// The SQLSTATE of a tokio-postgres error.
 pub fn sqlstate(e: &tokio_postgres::Error) -> String {
-    e.code().map(|c| c.code().to_string()).unwrap_or_else(|| format!("no code: {e}"))
+    e.code()
+        .map(|c| c.code().to_string())
+        .unwrap_or_else(|| format!("no code: {e}"))
 }

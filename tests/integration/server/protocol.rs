@@ -16,10 +16,19 @@ async fn extended_protocol_binds_parameters_with_described_types() {
         .await
         .unwrap();
     assert_eq!(stmt.params(), &[Type::INT8, Type::TEXT]);
-    let cols: Vec<(&str, Type)> = stmt.columns().iter().map(|c| (c.name(), c.type_().clone())).collect();
+    let cols: Vec<(&str, Type)> = stmt
+        .columns()
+        .iter()
+        .map(|c| (c.name(), c.type_().clone()))
+        .collect();
     assert_eq!(
         cols,
-        vec![("country", Type::TEXT), ("orders", Type::INT8), ("revenue", Type::FLOAT8), ("dt", Type::DATE)]
+        vec![
+            ("country", Type::TEXT),
+            ("orders", Type::INT8),
+            ("revenue", Type::FLOAT8),
+            ("dt", Type::DATE)
+        ]
     );
     let all = c.query("SELECT country, count(*) AS n FROM sales.daily_revenue GROUP BY country ORDER BY n DESC, country LIMIT 1", &[]).await.unwrap();
     let top: String = all[0].get("country");
@@ -64,7 +73,8 @@ async fn binary_results_decode_as_each_type() {
         "2026-01-31 12:34:56.500"
     );
     assert_eq!(
-        row.get::<_, chrono::DateTime<chrono::Utc>>("tstz").to_rfc3339(),
+        row.get::<_, chrono::DateTime<chrono::Utc>>("tstz")
+            .to_rfc3339(),
         "2026-01-31T12:00:00+00:00"
     );
     assert_eq!(row.get::<_, Vec<i64>>("arr"), vec![1, 2, 3]);
@@ -81,7 +91,10 @@ async fn row_limits_page_through_a_portal() {
         .unwrap()
         .get(0);
     let tx = c.transaction().await.unwrap();
-    let stmt = tx.prepare("SELECT country, dt FROM sales.daily_revenue ORDER BY dt, country").await.unwrap();
+    let stmt = tx
+        .prepare("SELECT country, dt FROM sales.daily_revenue ORDER BY dt, country")
+        .await
+        .unwrap();
     let portal = tx.bind(&stmt, &[]).await.unwrap();
     let mut seen = 0;
     let mut pages = 0;
@@ -110,12 +123,26 @@ async fn simple_protocol_runs_several_statements_in_order() {
     let rows: Vec<Vec<String>> = msgs
         .iter()
         .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => Some((0..r.len()).map(|i| r.get(i).unwrap_or("NULL").to_string()).collect()),
+            SimpleQueryMessage::Row(r) => Some(
+                (0..r.len())
+                    .map(|i| r.get(i).unwrap_or("NULL").to_string())
+                    .collect(),
+            ),
             _ => None,
         })
         .collect();
-    assert_eq!(rows, vec![vec!["probe".to_string()], vec!["1".into(), "x".into()], vec!["probe".into()]]);
-    let completes = msgs.iter().filter(|m| matches!(m, SimpleQueryMessage::CommandComplete(_))).count();
+    assert_eq!(
+        rows,
+        vec![
+            vec!["probe".to_string()],
+            vec!["1".into(), "x".into()],
+            vec!["probe".into()]
+        ]
+    );
+    let completes = msgs
+        .iter()
+        .filter(|m| matches!(m, SimpleQueryMessage::CommandComplete(_)))
+        .count();
     assert_eq!(completes, 4);
 }
 
@@ -124,7 +151,9 @@ async fn an_error_stops_the_rest_of_a_simple_query() {
     let server = Server::sample();
     let c = connect(&server.url("t", "enhanced")).await;
     let err = c
-        .simple_query("SET application_name = 'first'; SELECT * FROM nope; SET application_name = 'never'")
+        .simple_query(
+            "SET application_name = 'first'; SELECT * FROM nope; SET application_name = 'never'",
+        )
         .await
         .unwrap_err();
     assert_eq!(sqlstate(&err), "42P01");
@@ -142,13 +171,19 @@ async fn errors_carry_sqlstate_codes() {
         ("SELEC 1", "42601"),
         ("SELECT 1/0", "22012"),
         ("SHOW no_such_setting", "42704"),
-        ("INSERT INTO sales.daily_revenue VALUES ('x', 1, 1.0, DATE '2026-01-01', now())", "25006"),
+        (
+            "INSERT INTO sales.daily_revenue VALUES ('x', 1, 1.0, DATE '2026-01-01', now())",
+            "25006",
+        ),
     ] {
         let e = c.simple_query(sql).await.unwrap_err();
         assert_eq!(sqlstate(&e), code, "{sql}: {e}");
     }
     // The session survives each error.
-    assert_eq!(c.query_one("SELECT 2", &[]).await.unwrap().get::<_, i64>(0), 2);
+    assert_eq!(
+        c.query_one("SELECT 2", &[]).await.unwrap().get::<_, i64>(0),
+        2
+    );
 }
 
 #[tokio::test]
@@ -160,7 +195,10 @@ async fn a_failed_transaction_ignores_commands_until_rollback() {
     let e = c.simple_query("SELECT 1").await.unwrap_err();
     assert_eq!(sqlstate(&e), "25P02");
     c.simple_query("ROLLBACK").await.unwrap();
-    assert_eq!(c.query_one("SELECT 3", &[]).await.unwrap().get::<_, i64>(0), 3);
+    assert_eq!(
+        c.query_one("SELECT 3", &[]).await.unwrap().get::<_, i64>(0),
+        3
+    );
 }
 
 const ENDLESS: &str = "SELECT sum(value) FROM generate_series(1, 50000000000)";
@@ -177,17 +215,25 @@ async fn cancel_request_stops_the_running_query() {
     let e = c.simple_query(ENDLESS).await.unwrap_err();
     assert_eq!(sqlstate(&e), "57014", "{e}");
     canceller.await.unwrap();
-    assert_eq!(c.query_one("SELECT 4", &[]).await.unwrap().get::<_, i64>(0), 4);
+    assert_eq!(
+        c.query_one("SELECT 4", &[]).await.unwrap().get::<_, i64>(0),
+        4
+    );
 }
 
 #[tokio::test]
 async fn statement_timeout_cancels_long_queries() {
     let server = Server::sample();
     let c = connect(&server.url("t", "enhanced")).await;
-    c.simple_query("SET statement_timeout = '300ms'").await.unwrap();
+    c.simple_query("SET statement_timeout = '300ms'")
+        .await
+        .unwrap();
     let e = c.query(ENDLESS, &[]).await.unwrap_err();
     assert_eq!(sqlstate(&e), "57014", "{e}");
-    let message = e.as_db_error().map(|d| d.message().to_string()).unwrap_or_default();
+    let message = e
+        .as_db_error()
+        .map(|d| d.message().to_string())
+        .unwrap_or_default();
     assert!(message.contains("statement timeout"), "{message}");
 }
 
@@ -200,9 +246,15 @@ async fn copy_to_stdout_streams_csv() {
         .await
         .unwrap();
     let chunks: Vec<bytes::Bytes> = stream.try_collect().await.unwrap();
-    let text: String = chunks.iter().map(|b| String::from_utf8_lossy(b).into_owned()).collect();
+    let text: String = chunks
+        .iter()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .collect();
     let expected: Vec<String> = c
-        .query("SELECT country, orders FROM sales.daily_revenue ORDER BY dt, country LIMIT 3", &[])
+        .query(
+            "SELECT country, orders FROM sales.daily_revenue ORDER BY dt, country LIMIT 3",
+            &[],
+        )
         .await
         .unwrap()
         .iter()
@@ -225,11 +277,28 @@ async fn drivers_see_postgres_16_settings() {
         ("integer_datetimes", "on"),
         ("standard_conforming_strings", "on"),
     ] {
-        let got: String = c.query_one(&format!("SHOW {name}"), &[]).await.unwrap().get(0);
+        let got: String = c
+            .query_one(&format!("SHOW {name}"), &[])
+            .await
+            .unwrap()
+            .get(0);
         assert_eq!(got, value, "{name}");
     }
-    for stmt in ["BEGIN", "SAVEPOINT a", "RELEASE a", "COMMIT", "DISCARD ALL", "RESET ALL", "CLOSE ALL", "UNLISTEN *", "SET extra_float_digits = 3", "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED"] {
-        c.simple_query(stmt).await.unwrap_or_else(|e| panic!("{stmt}: {e}"));
+    for stmt in [
+        "BEGIN",
+        "SAVEPOINT a",
+        "RELEASE a",
+        "COMMIT",
+        "DISCARD ALL",
+        "RESET ALL",
+        "CLOSE ALL",
+        "UNLISTEN *",
+        "SET extra_float_digits = 3",
+        "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED",
+    ] {
+        c.simple_query(stmt)
+            .await
+            .unwrap_or_else(|e| panic!("{stmt}: {e}"));
     }
 }
 
@@ -238,15 +307,28 @@ async fn as_of_from_connect_options_pins_the_session() {
     let server = Server::sample();
     let now = connect(&server.url("t", "raw")).await;
     let count = |c: tokio_postgres::Client| async move {
-        c.query_one("SELECT count(*) FROM crm.customers_history", &[]).await.unwrap().get::<_, i64>(0)
+        c.query_one("SELECT count(*) FROM crm.customers_history", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
     };
     let all = count(now).await;
-    let url = format!("{}?options=-c%20strata.as_of%3D2026-01-05", server.url("t", "raw"));
+    let url = format!(
+        "{}?options=-c%20strata.as_of%3D2026-01-05",
+        server.url("t", "raw")
+    );
     let then = connect(&url).await;
-    let shown: String = then.query_one("SHOW strata.as_of", &[]).await.unwrap().get(0);
+    let shown: String = then
+        .query_one("SHOW strata.as_of", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert!(shown.starts_with("2026-01-05 00:00:00"), "{shown}");
     let early = count(then).await;
-    assert!(early < all, "as of 2026-01-05 there were {early} history rows, now {all}");
+    assert!(
+        early < all,
+        "as of 2026-01-05 there were {early} history rows, now {all}"
+    );
 }
 
 #[tokio::test]
@@ -272,7 +354,10 @@ async fn cursors_fetch_forward_in_pieces() {
     }
     c.simple_query("CLOSE cur; COMMIT").await.unwrap();
     let direct: Vec<String> = c
-        .query("SELECT country FROM sales.daily_revenue ORDER BY dt, country", &[])
+        .query(
+            "SELECT country FROM sales.daily_revenue ORDER BY dt, country",
+            &[],
+        )
         .await
         .unwrap()
         .iter()
@@ -285,13 +370,24 @@ async fn cursors_fetch_forward_in_pieces() {
 async fn temporary_tables_belong_to_their_session() {
     let server = Server::sample();
     let a = connect(&server.url("t", "enhanced")).await;
-    a.simple_query("CREATE TEMP TABLE mine AS SELECT country FROM sales.daily_revenue WHERE country = 'FR'").await.unwrap();
-    let n: i64 = a.query_one("SELECT count(*) FROM mine", &[]).await.unwrap().get(0);
+    a.simple_query(
+        "CREATE TEMP TABLE mine AS SELECT country FROM sales.daily_revenue WHERE country = 'FR'",
+    )
+    .await
+    .unwrap();
+    let n: i64 = a
+        .query_one("SELECT count(*) FROM mine", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert!(n > 0);
     let b = connect(&server.url("t", "enhanced")).await;
     let e = b.simple_query("SELECT * FROM mine").await.unwrap_err();
     assert_eq!(sqlstate(&e), "42P01");
-    let e = a.simple_query("CREATE TABLE lasting (a INT)").await.unwrap_err();
+    let e = a
+        .simple_query("CREATE TABLE lasting (a INT)")
+        .await
+        .unwrap_err();
     assert_eq!(sqlstate(&e), "25006");
 }
 
@@ -299,12 +395,25 @@ async fn temporary_tables_belong_to_their_session() {
 async fn a_query_log_line_names_user_zone_rows_and_outcome() {
     let server = Server::sample();
     let c = connect(&server.url("auditor", "enhanced")).await;
-    let rows = c.query("SELECT * FROM sales.daily_revenue", &[]).await.unwrap();
+    let rows = c
+        .query("SELECT * FROM sales.daily_revenue", &[])
+        .await
+        .unwrap();
     drop(c);
     assert!(server.wait_log("rows=13", 30), "{}", server.log());
     let log = server.log();
-    let line = log.lines().find(|l| l.contains("strata::query") && l.contains("sales.daily_revenue") && l.contains("outcome")).unwrap_or_else(|| panic!("{log}"));
+    let line = log
+        .lines()
+        .find(|l| {
+            l.contains("strata::query")
+                && l.contains("sales.daily_revenue")
+                && l.contains("outcome")
+        })
+        .unwrap_or_else(|| panic!("{log}"));
     assert!(line.contains("zone=enhanced"), "{line}");
     assert!(line.contains(&format!("rows={}", rows.len())), "{line}");
-    assert!(line.contains("outcome=\"ok\"") || line.contains("outcome=ok"), "{line}");
+    assert!(
+        line.contains("outcome=\"ok\"") || line.contains("outcome=ok"),
+        "{line}"
+    );
 }

@@ -6,7 +6,10 @@ use std::process::Command;
 
 fn psql(server: &Server, db: &str, args: &[&str]) -> (bool, String, String) {
     let out = Command::new("psql")
-        .arg(format!("host=127.0.0.1 port={} user=analyst dbname={db}", server.port))
+        .arg(format!(
+            "host=127.0.0.1 port={} user=analyst dbname={db}",
+            server.port
+        ))
         .args(["-X", "-v", "ON_ERROR_STOP=1"])
         .args(args)
         .output()
@@ -28,13 +31,28 @@ fn describe_commands_list_zones_schemas_tables_and_columns() {
     }
     let (ok, out, err) = psql(&server, "raw", &["-c", "\\dn"]);
     assert!(ok, "{err}");
-    assert!(out.contains("crm") && out.contains("shop") && !out.contains("sales"), "{out}");
+    assert!(
+        out.contains("crm") && out.contains("shop") && !out.contains("sales"),
+        "{out}"
+    );
     let (ok, out, err) = psql(&server, "raw", &["-c", "\\dt crm.*"]);
     assert!(ok, "{err}");
-    assert!(out.contains("customers") && out.contains("customers_history") && out.contains("table"), "{out}");
+    assert!(
+        out.contains("customers") && out.contains("customers_history") && out.contains("table"),
+        "{out}"
+    );
     let (ok, out, err) = psql(&server, "enhanced", &["-c", "\\d sales.daily_revenue"]);
     assert!(ok, "{err}");
-    for line in ["country", "text", "orders", "bigint", "revenue", "double precision", "dt", "date"] {
+    for line in [
+        "country",
+        "text",
+        "orders",
+        "bigint",
+        "revenue",
+        "double precision",
+        "dt",
+        "date",
+    ] {
         assert!(out.contains(line), "\\d lacks {line}:\n{out}");
     }
     let (ok, out, err) = psql(&server, "enhanced", &["-c", "\\d+ sales.daily_revenue"]);
@@ -53,8 +71,20 @@ fn copy_to_stdout_and_queries() {
     assert!(ok, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "country,orders");
-    assert!(lines.len() > 1 && lines[1..].iter().all(|l| l.starts_with("GB,")), "{out}");
-    let (ok, out, err) = psql(&server, "enhanced", &["-A", "-t", "-c", "SELECT count(*) FROM sales.daily_revenue; SELECT 'it''s'"]);
+    assert!(
+        lines.len() > 1 && lines[1..].iter().all(|l| l.starts_with("GB,")),
+        "{out}"
+    );
+    let (ok, out, err) = psql(
+        &server,
+        "enhanced",
+        &[
+            "-A",
+            "-t",
+            "-c",
+            "SELECT count(*) FROM sales.daily_revenue; SELECT 'it''s'",
+        ],
+    );
     assert!(ok, "{err}");
     assert_eq!(out.lines().collect::<Vec<_>>(), vec!["13", "it's"]);
     let (ok, _, err) = psql(&server, "enhanced", &["-c", "SELECT * FROM sales.nope"]);

@@ -70,11 +70,16 @@ async fn malformed_and_truncated_messages_do_not_hurt_other_clients() {
     s.write_all(&bind).unwrap();
     s.write_all(&[b'S', 0, 0, 0, 4]).unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
     let reply = drain(s);
     assert!(reply.contains(&b'E'), "no ErrorResponse to a bad Bind");
 
-    let n: i64 = bystander.query_one("SELECT count(*) FROM sales.daily_revenue", &[]).await.unwrap().get(0);
+    let n: i64 = bystander
+        .query_one("SELECT count(*) FROM sales.daily_revenue", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(n, 13);
     let fresh = connect(&server.url("t", "enhanced")).await;
     fresh.simple_query("SELECT 1").await.unwrap();
@@ -85,7 +90,10 @@ async fn a_client_that_vanishes_mid_result_stops_its_query() {
     let server = Server::sample();
     let c = connect(&server.url("leaver", "enhanced")).await;
     let rows = c
-        .query_raw("SELECT value FROM generate_series(1, 2000000000) AS t(value)", Vec::<i64>::new())
+        .query_raw(
+            "SELECT value FROM generate_series(1, 2000000000) AS t(value)",
+            Vec::<i64>::new(),
+        )
         .await
         .unwrap();
     let mut rows = Box::pin(rows);
@@ -137,7 +145,10 @@ async fn connections_past_the_limit_get_a_clear_error() {
     again.simple_query("SELECT 1").await.unwrap();
     // Memory returns near where it was: connections leave nothing behind.
     let after = server.rss_kb();
-    assert!(after < baseline + 200 * 1024, "RSS grew from {baseline} kB to {after} kB");
+    assert!(
+        after < baseline + 200 * 1024,
+        "RSS grew from {baseline} kB to {after} kB"
+    );
 }
 
 #[tokio::test]
@@ -172,7 +183,8 @@ async fn sigterm_interrupts_running_queries() {
     let server = Server::sample();
     let c = connect(&server.url("t", "enhanced")).await;
     let running = tokio::spawn(async move {
-        c.simple_query("SELECT sum(value) FROM generate_series(1, 50000000000) AS t(value)").await
+        c.simple_query("SELECT sum(value) FROM generate_series(1, 50000000000) AS t(value)")
+            .await
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
     let status = server.terminate();

@@ -44,7 +44,11 @@ fn md5_digest(data: &[u8]) -> md5::Digest {
 }
 
 fn url(server: &Server, user: &str, password: &str, db: &str) -> String {
-    format!("postgresql://{user}:{}@127.0.0.1:{}/{db}", password.replace(' ', "%20"), server.port)
+    format!(
+        "postgresql://{user}:{}@127.0.0.1:{}/{db}",
+        password.replace(' ', "%20"),
+        server.port
+    )
 }
 
 #[tokio::test]
@@ -53,11 +57,19 @@ async fn scram_users_see_only_their_zones() {
     let server = Server::start(lake.path().to_str().unwrap(), &[], &[]);
 
     let admin = connect(&url(&server, "admin", "admin pw", "raw")).await;
-    let n: i64 = admin.query_one("SELECT count(*) FROM crm.customers", &[]).await.unwrap().get(0);
+    let n: i64 = admin
+        .query_one("SELECT count(*) FROM crm.customers", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert!(n > 0);
 
     let analyst = connect(&url(&server, "analyst", "analyst pw", "enhanced")).await;
-    let n: i64 = analyst.query_one("SELECT count(*) FROM sales.daily_revenue", &[]).await.unwrap().get(0);
+    let n: i64 = analyst
+        .query_one("SELECT count(*) FROM sales.daily_revenue", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(n, 13);
     // The raw zone is nowhere: not a database, not a catalog, not queryable.
     let dbs: Vec<String> = analyst
@@ -67,22 +79,34 @@ async fn scram_users_see_only_their_zones() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert!(dbs.contains(&"enhanced".to_string()) && !dbs.contains(&"raw".to_string()), "{dbs:?}");
+    assert!(
+        dbs.contains(&"enhanced".to_string()) && !dbs.contains(&"raw".to_string()),
+        "{dbs:?}"
+    );
     let catalogs: Vec<String> = analyst
-        .query("SELECT DISTINCT table_catalog FROM information_schema.tables", &[])
+        .query(
+            "SELECT DISTINCT table_catalog FROM information_schema.tables",
+            &[],
+        )
         .await
         .unwrap()
         .iter()
         .map(|r| r.get(0))
         .collect();
     assert_eq!(catalogs, vec!["enhanced".to_string()]);
-    let e = analyst.simple_query("SELECT * FROM raw.crm.customers").await.unwrap_err();
+    let e = analyst
+        .simple_query("SELECT * FROM raw.crm.customers")
+        .await
+        .unwrap_err();
     assert_eq!(sqlstate(&e), "42501", "{e:?}");
     assert!(e.as_db_error().unwrap().message().contains("raw"), "{e:?}");
-    let e = tokio_postgres::connect(&url(&server, "analyst", "analyst pw", "raw"), tokio_postgres::NoTls)
-        .await
-        .err()
-        .expect("analyst may not open raw");
+    let e = tokio_postgres::connect(
+        &url(&server, "analyst", "analyst pw", "raw"),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .err()
+    .expect("analyst may not open raw");
     assert_eq!(sqlstate(&e), "42501", "{e:?}");
 }
 
@@ -97,10 +121,13 @@ async fn wrong_passwords_and_unknown_users_are_refused_alike() {
             .unwrap_or_else(|| panic!("{user} got in"));
         assert_eq!(sqlstate(&e), "28P01", "{user}: {e:?}");
     }
-    let e = tokio_postgres::connect(&url(&server, "admin", "admin pw", "nope"), tokio_postgres::NoTls)
-        .await
-        .err()
-        .unwrap();
+    let e = tokio_postgres::connect(
+        &url(&server, "admin", "admin pw", "nope"),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .err()
+    .unwrap();
     assert_eq!(sqlstate(&e), "3D000", "{e:?}");
     // The server is unharmed.
     let ok = connect(&url(&server, "admin", "admin pw", "enhanced")).await;
@@ -113,17 +140,26 @@ async fn md5_only_for_users_configured_with_an_md5_hash() {
     let server = Server::start(lake.path().to_str().unwrap(), &[], &[]);
     let old = connect(&url(&server, "old", "pass", "enhanced")).await;
     old.simple_query("SELECT 1").await.unwrap();
-    let e = tokio_postgres::connect(&url(&server, "old", "wrong", "enhanced"), tokio_postgres::NoTls)
-        .await
-        .err()
-        .unwrap();
+    let e = tokio_postgres::connect(
+        &url(&server, "old", "wrong", "enhanced"),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .err()
+    .unwrap();
     assert_eq!(sqlstate(&e), "28P01");
 }
 
 #[test]
 fn without_users_listening_beyond_loopback_is_refused() {
     let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(["serve", "--lake", &super::sample_lake(), "--listen", "0.0.0.0:0"])
+        .args([
+            "serve",
+            "--lake",
+            &super::sample_lake(),
+            "--listen",
+            "0.0.0.0:0",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -134,7 +170,18 @@ fn without_users_listening_beyond_loopback_is_refused() {
 fn self_signed(dir: &std::path::Path) -> (String, String) {
     let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
     let status = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+        ])
         .arg(&key)
         .arg("-out")
         .arg(&cert)
@@ -142,12 +189,18 @@ fn self_signed(dir: &std::path::Path) -> (String, String) {
         .status()
         .expect("openssl");
     assert!(status.success());
-    (cert.to_string_lossy().into_owned(), key.to_string_lossy().into_owned())
+    (
+        cert.to_string_lossy().into_owned(),
+        key.to_string_lossy().into_owned(),
+    )
 }
 
 fn psql(server: &Server, sslmode: &str, sql: &str) -> std::process::Output {
     Command::new("psql")
-        .arg(format!("host=127.0.0.1 port={} user=t dbname=enhanced sslmode={sslmode}", server.port))
+        .arg(format!(
+            "host=127.0.0.1 port={} user=t dbname=enhanced sslmode={sslmode}",
+            server.port
+        ))
         .args(["-X", "-A", "-t", "-c", sql])
         .env("PGCONNECT_TIMEOUT", "10")
         .output()
@@ -158,13 +211,25 @@ fn psql(server: &Server, sslmode: &str, sql: &str) -> std::process::Output {
 fn tls_is_required_when_configured() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = self_signed(dir.path());
-    let server = Server::start(&super::sample_lake(), &["--tls-cert", &cert, "--tls-key", &key, "--require-tls"], &[]);
+    let server = Server::start(
+        &super::sample_lake(),
+        &["--tls-cert", &cert, "--tls-key", &key, "--require-tls"],
+        &[],
+    );
     let out = psql(&server, "require", "SELECT 'on'");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "on");
     let out = psql(&server, "disable", "SELECT 1");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("requires TLS"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("requires TLS"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test]
