@@ -58,8 +58,8 @@ def main():
     if not os.path.exists(os.path.join(table_dir, "lineitem.parquet")):
         os.makedirs(table_dir, exist_ok=True)
         gen = os.path.join(work, "gen")
-        sh([os.path.join(os.path.dirname(sys.executable), "tpchgen-cli"), "-s", args.sf, "--tables", "lineitem",
-            "--format", "parquet", "--output-dir", gen])
+        sh([os.path.join(os.path.dirname(sys.executable), "tpchgen-cli"), "parquet", "-s", args.sf,
+            "--tables=lineitem", f"--output-dir={gen}"])
         shutil.move(os.path.join(gen, "lineitem.parquet"), os.path.join(table_dir, "lineitem.parquet"))
 
     # Strata
