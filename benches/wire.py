@@ -63,7 +63,7 @@ def main():
         shutil.move(os.path.join(gen, "lineitem.parquet"), os.path.join(table_dir, "lineitem.parquet"))
 
     # Strata
-    strata = subprocess.Popen([args.strata, "serve", "--lake", lake, "--listen", "127.0.0.1:0"],
+    strata = subprocess.Popen([args.strata, "serve", "--lake", lake, "--listen", "127.0.0.1:0", "--max-connections", "300"],
                               stderr=subprocess.PIPE, text=True, env={**os.environ, "RUST_LOG": "warn"})
     line = strata.stderr.readline()
     while "serving" not in line:
