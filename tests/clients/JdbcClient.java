@@ -197,8 +197,8 @@ public class JdbcClient {
             List<String> c = column(md.getColumns(null, "sales", "daily_revenue", "rev%"), "COLUMN_NAME");
             expectEq(List.of("revenue"), c, "columns matching rev%");
         });
-        check("getPrimaryKeys(sales.daily_revenue) does not error", () -> {
-            System.out.println("     pk " + rows(md.getPrimaryKeys(null, "sales", "daily_revenue")));
+        check("getPrimaryKeys(sales.daily_revenue): an unkeyed table has none", () -> {
+            expectEq(0, rows(md.getPrimaryKeys(null, "sales", "daily_revenue")).size(), "primary key columns");
         });
         check("getImportedKeys(sales.daily_revenue) does not error", () -> {
             System.out.println("     fk " + rows(md.getImportedKeys(null, "sales", "daily_revenue")));
@@ -206,8 +206,8 @@ public class JdbcClient {
         check("getExportedKeys(sales.daily_revenue) does not error", () -> {
             rows(md.getExportedKeys(null, "sales", "daily_revenue"));
         });
-        check("getIndexInfo(sales.daily_revenue) does not error", () -> {
-            System.out.println("     idx " + rows(md.getIndexInfo(null, "sales", "daily_revenue", false, true)));
+        check("getIndexInfo(sales.daily_revenue): an unkeyed table has no index", () -> {
+            expectEq(0, rows(md.getIndexInfo(null, "sales", "daily_revenue", false, true)).size(), "indexes");
         });
         check("getTypeInfo (Tableau/DBeaver) does not error and knows int8/text", () -> {
             List<String> t = column(md.getTypeInfo(), "TYPE_NAME");
@@ -537,14 +537,22 @@ public class JdbcClient {
         });
 
         // ---------------------------------------------------------------- other zones
-        check("connect to raw zone: getTables(crm) + getColumns/getPrimaryKeys(crm.customers)", () -> {
+        check("connect to raw zone: getTables(crm) + getColumns + keyed table's primary key", () -> {
             try (Connection raw = connect("raw", null)) {
                 DatabaseMetaData m = raw.getMetaData();
                 List<String> t = column(m.getTables(null, "crm", "%", null), "TABLE_NAME");
                 expect(t.contains("customers") && t.contains("customers_history"), "crm tables: " + t);
                 List<String> c = column(m.getColumns(null, "crm", "customers", "%"), "COLUMN_NAME");
                 expect(c.contains("customer_id"), "customer_id missing from " + c);
-                System.out.println("     raw crm.customers pk " + rows(m.getPrimaryKeys(null, "crm", "customers")));
+                ResultSet pk = m.getPrimaryKeys(null, "crm", "customers");
+                expect(pk.next(), "crm.customers (key = [customer_id]) has no primary key");
+                expectEq("customer_id", pk.getString("COLUMN_NAME"), "key column");
+                expectEq(1, pk.getInt("KEY_SEQ"), "KEY_SEQ");
+                expectEq("customers_pkey", pk.getString("PK_NAME"), "PK_NAME");
+                expect(!pk.next(), "one key column");
+                ResultSet idx = m.getIndexInfo(null, "crm", "customers", true, true);
+                expect(idx.next(), "crm.customers has no unique index");
+                expectEq("customer_id", idx.getString("COLUMN_NAME"), "indexed column");
             }
         });
         check("connect with database 'postgres' maps to enhanced", () -> {

@@ -245,7 +245,7 @@ def main():
         if not isinstance(cols[names.index("customer_id")]["type"], satypes.BIGINT):
             raise AssertionError(f"customer_id type {cols[names.index('customer_id')]['type']!r}")
         pk = ri.get_pk_constraint("customers", schema="crm")
-        if pk.get("constrained_columns") not in ([], ["customer_id"]):
+        if pk.get("constrained_columns") != ["customer_id"] or pk.get("name") != "customers_pkey":
             raise AssertionError(f"unexpected pk {pk}")
 
     # ------------------------------------------------------------------ reflection + Core

@@ -2,8 +2,12 @@
 //! `current_database`, `current_schema`, `session_user`) and the catalog helpers clients call
 //! that Strata has no data for (`obj_description` and friends return NULL, as for an object
 //! without a comment).
+use super::oids::KnownKeys;
 use super::settings::Settings;
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::array::{Array, ArrayRef, Int32Array, ListArray, StructArray};
+use datafusion::arrow::buffer::OffsetBuffer;
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::{
@@ -122,6 +126,13 @@ fn udf(
     })
 }
 
+fn int(v: &ScalarValue) -> Option<i64> {
+    match v.cast_to(&DataType::Int64).ok()? {
+        ScalarValue::Int64(v) => v,
+        _ => None,
+    }
+}
+
 fn text(v: &ScalarValue) -> Option<String> {
     match v {
         ScalarValue::Utf8(s) | ScalarValue::LargeUtf8(s) | ScalarValue::Utf8View(s) => s.clone(),
@@ -130,12 +141,67 @@ fn text(v: &ScalarValue) -> Option<String> {
     }
 }
 
+fn expandarray_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("x", DataType::Int32, true),
+        Field::new("n", DataType::Int32, false),
+    ])
+}
+
+fn expandarray_type() -> DataType {
+    DataType::new_list(DataType::Struct(expandarray_fields()), true)
+}
+
+/// One array's elements with their 1-based positions: `{(x, n)}`, or only the positions.
+fn expandarray(array: &ScalarValue, with_values: bool) -> Result<ScalarValue> {
+    let values = match array {
+        ScalarValue::List(list) if !list.is_null(0) => list.value(0),
+        ScalarValue::LargeList(list) if !list.is_null(0) => list.value(0),
+        ScalarValue::FixedSizeList(list) if !list.is_null(0) => list.value(0),
+        _ if with_values => return ScalarValue::try_from(&expandarray_type()),
+        _ => return Ok(ScalarValue::List(ScalarValue::new_list_nullable(&[], &DataType::Int32))),
+    };
+    let positions: ArrayRef = Arc::new(Int32Array::from_iter_values(1..=values.len() as i32));
+    let items: ArrayRef = if with_values {
+        let x = cast(&values, &DataType::Int32)?;
+        Arc::new(StructArray::try_new(expandarray_fields(), vec![x, positions], None)?)
+    } else {
+        positions
+    };
+    let field = Arc::new(Field::new_list_field(items.data_type().clone(), true));
+    let offsets = OffsetBuffer::from_lengths([items.len()]);
+    Ok(ScalarValue::List(Arc::new(ListArray::try_new(field, offsets, items, None)?)))
+}
+
 fn utf8(s: impl Into<String>) -> ScalarValue {
     ScalarValue::Utf8(Some(s.into()))
 }
 
 /// Registers the session-dependent functions on a session's context.
-pub(crate) fn register(ctx: &SessionContext, settings: &Arc<Settings>, user: &str) {
+pub(crate) fn register(
+    ctx: &SessionContext,
+    settings: &Arc<Settings>,
+    user: &str,
+    keys: &KnownKeys,
+) {
+    let k = keys.clone();
+    ctx.register_udf(udf("pg_get_indexdef", 1..=3, DataType::Utf8, move |args, _| {
+        let (Some(oid), column) = (int(&args[0]), args.get(1).and_then(int).unwrap_or(0)) else {
+            return Ok(ScalarValue::Utf8(None));
+        };
+        let keys = k.lock().expect("keys lock");
+        let def = keys.iter().find(|key| key.index as i64 == oid);
+        Ok(ScalarValue::Utf8(def.and_then(|key| key.index_def(column))))
+    }));
+    let k = keys.clone();
+    ctx.register_udf(udf("pg_get_constraintdef", 1..=2, DataType::Utf8, move |args, _| {
+        let Some(oid) = int(&args[0]) else {
+            return Ok(ScalarValue::Utf8(None));
+        };
+        let keys = k.lock().expect("keys lock");
+        let def = keys.iter().find(|key| key.constraint as i64 == oid);
+        Ok(ScalarValue::Utf8(def.map(|key| key.constraint_def())))
+    }));
     ctx.register_udf(udf("version", 0..=0, DataType::Utf8, |_, _| {
         Ok(utf8(version_string()))
     }));
@@ -165,6 +231,19 @@ pub(crate) fn register(ctx: &SessionContext, settings: &Arc<Settings>, user: &st
         s.set(&name, &value);
         Ok(utf8(value))
     }));
+    // The halves of information_schema._pg_expandarray (see rewrite::ExpandArray).
+    ctx.register_udf(udf(
+        "strata_pg_expandarray",
+        1..=1,
+        expandarray_type(),
+        |args, _| expandarray(&args[0], true),
+    ));
+    ctx.register_udf(udf(
+        "strata_pg_expandarray_n",
+        1..=1,
+        DataType::new_list(DataType::Int32, true),
+        |args, _| expandarray(&args[0], false),
+    ));
     ctx.register_udf(udf("current_database", 0..=0, DataType::Utf8, |_, c| {
         Ok(utf8(c.catalog.default_catalog.clone()))
     }));
@@ -183,7 +262,6 @@ pub(crate) fn register(ctx: &SessionContext, settings: &Arc<Settings>, user: &st
         ("obj_description", 1..=2),
         ("col_description", 2..=2),
         ("shobj_description", 2..=2),
-        ("pg_get_indexdef", 1..=3),
         ("pg_get_viewdef", 1..=2),
         ("pg_get_triggerdef", 1..=2),
         ("pg_get_functiondef", 1..=1),

@@ -6,6 +6,7 @@ mod catalog;
 mod copy;
 mod cursor;
 mod functions;
+mod oids;
 mod overlay;
 mod rewrite;
 mod settings;
@@ -54,6 +55,7 @@ pub struct PgEngine {
 struct ZoneSet {
     readable: Arc<dyn CatalogProviderList>,
     pg_catalog: Arc<dyn SchemaProvider>,
+    keys: oids::KnownKeys,
 }
 
 /// Who connects and how.
@@ -147,11 +149,17 @@ impl PgEngine {
             self.static_tables.clone(),
             EmptyContextProvider,
         )?;
+        let keys = oids::KnownKeys::default();
         let set = ZoneSet {
-            readable,
-            pg_catalog: Arc::new(overlay::PgCatalogOverlay {
+            readable: readable.clone(),
+            pg_catalog: Arc::new(overlay::PgCatalog(Arc::new(overlay::PgCatalogOverlay {
                 inner: Arc::new(pg_catalog),
-            }),
+                lake: self.engine.lake().clone(),
+                readable,
+                database: database.to_string(),
+                keys: keys.clone(),
+            }))),
+            keys,
         };
         by_zones.insert(key, set.clone());
         Ok(set)
@@ -214,7 +222,7 @@ impl PgEngine {
         }
         let settings = Arc::new(Settings::new(opts.statement_timeout_ms));
         let mut session = Session::from_state(state, self.engine.lake().clone(), None)?;
-        functions::register(&session.ctx, &settings, &opts.user);
+        functions::register(&session.ctx, &settings, &opts.user, &set.keys);
         session.pg = Some(Arc::new(PgState {
             parser: self.parser.clone(),
             settings,

@@ -1,14 +1,22 @@
-//! Corrections over datafusion-pg-catalog's `pg_catalog`: key columns typed as PostgreSQL types
-//! them (`pg_index.indkey`, `pg_constraint.conkey` are arrays, so `unnest` and `= ANY` plan),
-//! `pg_settings` with the settings Strata reports, and the `information_schema` constraint
-//! views DataFusion lacks (Metabase and JDBC read them), empty as for tables without
-//! constraints.
+//! Corrections over datafusion-pg-catalog's `pg_catalog`: stable OIDs and primary keys
+//! (see [`super::oids`]), key columns typed as PostgreSQL types them (`pg_index.indkey`,
+//! `pg_constraint.conkey` are arrays, so `unnest` and `= ANY` plan), `pg_settings` with the
+//! settings Strata reports, and the `information_schema` constraint views DataFusion lacks
+//! (Metabase and JDBC read them).
+use super::oids::{nullable, KnownKeys, Snapshot, Sources};
 use async_trait::async_trait;
 use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
+use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::catalog::{MemTable, SchemaProvider, TableProvider};
+use datafusion::catalog::{
+    CatalogProviderList, MemTable, SchemaProvider, Session, TableProvider,
+};
 use datafusion::common::Result;
+use datafusion::datasource::TableType;
+use datafusion::logical_expr::Expr;
+use datafusion::physical_plan::ExecutionPlan;
 use std::sync::Arc;
+use strata_catalog::Lake;
 
 /// Relations of `information_schema` that DataFusion does not provide, served from
 /// `pg_catalog` under these names (see [`super::rewrite`]).
@@ -83,9 +91,101 @@ pub(crate) const INFORMATION_SCHEMA_EXTRAS: &[(&str, &[&str])] = &[
 /// The prefix those relations get inside `pg_catalog`.
 pub(crate) const EXTRA_PREFIX: &str = "strata_information_schema_";
 
-#[derive(Debug)]
 pub(crate) struct PgCatalogOverlay {
     pub inner: Arc<dyn SchemaProvider>,
+    pub lake: Arc<Lake>,
+    pub readable: Arc<dyn CatalogProviderList>,
+    pub database: String,
+    pub keys: KnownKeys,
+}
+
+impl std::fmt::Debug for PgCatalogOverlay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PgCatalogOverlay({})", self.database)
+    }
+}
+
+/// Tables served from a [`Snapshot`] of the crate's catalog: stable OIDs and primary keys.
+const FROM_SNAPSHOT: &[&str] = &[
+    "pg_database",
+    "pg_namespace",
+    "pg_class",
+    "pg_attribute",
+    "pg_index",
+    "pg_constraint",
+];
+
+/// A `pg_catalog` table computed when scanned, so it reflects the lake at query time.
+struct SnapshotTable {
+    name: String,
+    schema: SchemaRef,
+    overlay: Arc<PgCatalogOverlay>,
+}
+
+impl std::fmt::Debug for SnapshotTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SnapshotTable({})", self.name)
+    }
+}
+
+impl SnapshotTable {
+    async fn batch(&self, state: &dyn Session) -> Result<RecordBatch> {
+        let o = &self.overlay;
+        let snapshot = Snapshot::load(
+            &Sources {
+                inner: o.inner.as_ref(),
+                lake: &o.lake,
+                readable: &o.readable,
+                database: &o.database,
+            },
+            state,
+        )
+        .await?;
+        *o.keys.lock().expect("keys lock") = snapshot.keys.clone();
+        let batch = match self.name.as_str() {
+            "pg_database" => snapshot.pg_database()?,
+            "pg_namespace" => snapshot.pg_namespace()?,
+            "pg_class" => snapshot.pg_class()?,
+            "pg_attribute" => {
+                let table = o.inner.table("pg_attribute").await?.ok_or_else(|| {
+                    datafusion::common::DataFusionError::Internal("no pg_attribute".into())
+                })?;
+                let plan = table.scan(state, None, &[], None).await?;
+                let batches = datafusion::physical_plan::collect(plan, state.task_ctx()).await?;
+                let all = concat_batches(&table.schema(), &batches)?;
+                snapshot.pg_attribute(&all)?
+            }
+            "pg_index" => snapshot.pg_index(&self.schema)?,
+            "pg_constraint" => snapshot.pg_constraint(&self.schema)?,
+            view => snapshot.information_schema(view, &self.schema)?,
+        };
+        // The crate's batches keep its own nullability; serve them under this table's schema.
+        Ok(RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec())?)
+    }
+}
+
+#[async_trait]
+impl TableProvider for SnapshotTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::View
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let batch = self.batch(state).await?;
+        MemTable::try_new(self.schema.clone(), vec![vec![batch]])?
+            .scan(state, projection, filters, limit)
+            .await
+    }
 }
 
 fn empty(schema: SchemaRef) -> Result<Arc<dyn TableProvider>> {
@@ -129,15 +229,20 @@ fn settings_table(schema: SchemaRef) -> Result<Arc<dyn TableProvider>> {
     Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
 }
 
+/// The overlay as a schema provider; `Arc` because snapshot tables keep a handle on it.
+#[derive(Debug)]
+pub(crate) struct PgCatalog(pub Arc<PgCatalogOverlay>);
+
 #[async_trait]
-impl SchemaProvider for PgCatalogOverlay {
+impl SchemaProvider for PgCatalog {
     fn table_names(&self) -> Vec<String> {
-        let mut names = self.inner.table_names();
+        let mut names = self.0.inner.table_names();
         names.push("pg_cursors".into());
         names
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        let overlay = &self.0;
         if let Some(view) = name.strip_prefix(EXTRA_PREFIX) {
             if let Some((_, cols)) = INFORMATION_SCHEMA_EXTRAS.iter().find(|(n, _)| *n == view) {
                 let fields: Vec<Field> = cols
@@ -151,7 +256,11 @@ impl SchemaProvider for PgCatalogOverlay {
                         Field::new(*c, t, true)
                     })
                     .collect();
-                return empty(Arc::new(Schema::new(fields))).map(Some);
+                return Ok(Some(Arc::new(SnapshotTable {
+                    name: view.to_string(),
+                    schema: Arc::new(Schema::new(fields)),
+                    overlay: overlay.clone(),
+                })));
             }
         }
         match name {
@@ -165,16 +274,24 @@ impl SchemaProvider for PgCatalogOverlay {
                 ]);
                 return empty(Arc::new(schema)).map(Some);
             }
-            "pg_index" | "pg_constraint" | "pg_settings" => {}
-            _ => return self.inner.table(name).await,
+            "pg_settings" => {}
+            n if FROM_SNAPSHOT.contains(&n) => {}
+            _ => return overlay.inner.table(name).await,
         }
-        let Some(inner) = self.inner.table(name).await? else {
+        let Some(inner) = overlay.inner.table(name).await? else {
             return Ok(None);
         };
         let schema = inner.schema();
+        let snapshot = |schema: SchemaRef| -> Result<Option<Arc<dyn TableProvider>>> {
+            Ok(Some(Arc::new(SnapshotTable {
+                name: name.to_string(),
+                schema,
+                overlay: overlay.clone(),
+            })))
+        };
         match name {
             "pg_settings" => settings_table(schema).map(Some),
-            "pg_index" => empty(retyped(
+            "pg_index" => snapshot(nullable(&retyped(
                 &schema,
                 &[
                     ("indkey", int2_array()),
@@ -188,9 +305,8 @@ impl SchemaProvider for PgCatalogOverlay {
                         DataType::List(Arc::new(Field::new_list_field(DataType::Int32, true))),
                     ),
                 ],
-            ))
-            .map(Some),
-            _ => empty(retyped(
+            ))),
+            "pg_constraint" => snapshot(nullable(&retyped(
                 &schema,
                 &[
                     ("conkey", int2_array()),
@@ -212,12 +328,14 @@ impl SchemaProvider for PgCatalogOverlay {
                         DataType::List(Arc::new(Field::new_list_field(DataType::Int32, true))),
                     ),
                 ],
-            ))
-            .map(Some),
+            ))),
+            _ => snapshot(nullable(&schema)),
         }
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        name == "pg_cursors" || name.starts_with(EXTRA_PREFIX) || self.inner.table_exist(name)
+        name == "pg_cursors"
+            || name.starts_with(EXTRA_PREFIX)
+            || self.0.inner.table_exist(name)
     }
 }

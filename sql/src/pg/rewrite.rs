@@ -22,6 +22,7 @@ pub fn wire_name(name: &str) -> &str {
 pub(crate) fn rewrite(stmt: &mut Statement) {
     let _ = stmt.visit(&mut CatalogSubqueryInCase);
     let _ = stmt.visit(&mut ArraySubquery);
+    let _ = stmt.visit(&mut ExpandArray);
     let _ = stmt.visit(&mut Compat);
     if let Statement::Query(q) = stmt {
         name_columns(q);
@@ -77,6 +78,82 @@ fn reads_only_pg_catalog(q: &Query) -> bool {
             }
             _ => false,
         })
+}
+
+/// `information_schema._pg_expandarray(a)`, the set-returning function pgJDBC's
+/// `getPrimaryKeys`/`getIndexInfo` use to pair each key column with its position, becomes an
+/// `unnest` (DataFusion zips several unnests of one select list, as PostgreSQL runs several
+/// set-returning functions in lockstep): `(…(a)).x` is `unnest(a)`, `(…(a)).n` the 1-based
+/// positions, and the bare call a struct of both. `(composite).field` on any other
+/// parenthesised expression becomes `expr['field']`, which DataFusion plans as a field access.
+struct ExpandArray;
+
+fn expandarray_arg(e: &Expr) -> Option<Expr> {
+    let e = match e {
+        Expr::Nested(inner) => inner.as_ref(),
+        e => e,
+    };
+    let Expr::Function(f) = e else { return None };
+    let last = f.name.0.last()?.as_ident()?.value.to_lowercase();
+    if last != "_pg_expandarray" {
+        return None;
+    }
+    let FunctionArguments::List(list) = &f.args else {
+        return None;
+    };
+    match list.args.as_slice() {
+        [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(arg))] => Some(arg.clone()),
+        _ => None,
+    }
+}
+
+fn call(name: &str, args: Vec<Expr>) -> Expr {
+    Expr::Function(ast::Function {
+        name: ast::ObjectName::from(vec![Ident::new(name)]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(ast::FunctionArgumentList {
+            duplicate_treatment: None,
+            args: args
+                .into_iter()
+                .map(|a| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(a)))
+                .collect(),
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
+    })
+}
+
+impl VisitorMut for ExpandArray {
+    type Break = ();
+
+    fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        if let Expr::CompoundFieldAccess { root, access_chain } = expr {
+            if let [ast::AccessExpr::Dot(Expr::Identifier(field))] = access_chain.as_slice() {
+                let field = field.value.to_lowercase();
+                if let Some(arg) = expandarray_arg(root) {
+                    let list = match field.as_str() {
+                        "x" => arg,
+                        "n" => call("strata_pg_expandarray_n", vec![arg]),
+                        _ => return ControlFlow::Continue(()),
+                    };
+                    *expr = call("unnest", vec![list]);
+                    return ControlFlow::Continue(());
+                }
+                if matches!(root.as_ref(), Expr::Nested(_)) {
+                    access_chain[0] = ast::AccessExpr::Subscript(ast::Subscript::Index {
+                        index: Expr::Value(ast::Value::SingleQuotedString(field).into()),
+                    });
+                }
+            }
+        } else if let Some(arg) = expandarray_arg(expr) {
+            *expr = call("unnest", vec![call("strata_pg_expandarray", vec![arg])]);
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 /// Relation renames and `LIKE … ESCAPE`.
@@ -506,5 +583,16 @@ mod tests {
     fn array_subquery_becomes_array_agg() {
         let sql = rewritten("SELECT array(SELECT x FROM t)");
         assert!(sql.contains("array_agg"), "{sql}");
+    }
+
+    #[test]
+    fn pg_expandarray_becomes_unnest() {
+        let sql = rewritten(
+            "SELECT (information_schema._pg_expandarray(i.indkey)).n AS seq, \
+             information_schema._pg_expandarray(i.indkey) AS keys FROM r WHERE a = (r.keys).x",
+        );
+        assert!(sql.contains("unnest(strata_pg_expandarray_n(i.indkey)) AS seq"), "{sql}");
+        assert!(sql.contains("unnest(strata_pg_expandarray(i.indkey)) AS keys"), "{sql}");
+        assert!(sql.contains("(r.keys)['x']"), "{sql}");
     }
 }

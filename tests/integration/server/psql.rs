@@ -61,6 +61,58 @@ fn describe_commands_list_zones_schemas_tables_and_columns() {
 }
 
 #[test]
+fn keyed_table_shows_its_primary_key() {
+    let server = Server::sample();
+    let (ok, out, err) = psql(&server, "raw", &["-c", "\\d crm.customers"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("\"customers_pkey\" PRIMARY KEY, btree (customer_id)"),
+        "{out}"
+    );
+    let (ok, out, err) = psql(&server, "enhanced", &["-c", "\\d sales.daily_revenue"]);
+    assert!(ok, "{err}");
+    assert!(!out.contains("Indexes"), "an unkeyed table has no index:\n{out}");
+}
+
+/// Tools cache OIDs (DBeaver, Tableau, asyncpg's type cache): a restart must not renumber
+/// the lake, whichever catalog table a process reads first.
+#[test]
+fn oids_survive_a_restart() {
+    let oids = "SELECT c.relname, c.oid, n.oid, d.oid FROM pg_class c \
+                JOIN pg_namespace n ON c.relnamespace = n.oid \
+                JOIN pg_database d ON d.datname = current_database() ORDER BY 1";
+    let first = Server::sample();
+    let (ok, before, err) = psql(&first, "raw", &["-At", "-c", oids]);
+    assert!(ok, "{err}");
+    assert!(before.contains("customers|"), "{before}");
+    drop(first);
+    let second = Server::sample();
+    // Visit the objects in another order first: attributes, then schemas.
+    for warm in [
+        "SELECT count(*) FROM pg_attribute",
+        "SELECT count(*) FROM pg_namespace",
+    ] {
+        let (ok, _, err) = psql(&second, "raw", &["-c", warm]);
+        assert!(ok, "{err}");
+    }
+    let (ok, after, err) = psql(&second, "raw", &["-At", "-c", oids]);
+    assert!(ok, "{err}");
+    assert_eq!(before, after);
+    let (ok, attrelid, err) = psql(
+        &second,
+        "raw",
+        &[
+            "-At",
+            "-c",
+            "SELECT count(*) FROM pg_attribute a JOIN pg_class c ON a.attrelid = c.oid \
+             WHERE c.relname = 'customers' AND a.attname = 'customer_id'",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(attrelid.trim(), "1", "pg_attribute.attrelid joins pg_class.oid");
+}
+
+#[test]
 fn copy_to_stdout_and_queries() {
     let server = Server::sample();
     let (ok, out, err) = psql(
