@@ -3,6 +3,7 @@
 //! temporary tables, the remote sandbox and SQLSTATE codes. Nothing here knows the protocol:
 //! the server in `src/server` maps these sessions onto pgwire.
 mod catalog;
+mod catalog_sql;
 mod copy;
 mod cursor;
 mod functions;

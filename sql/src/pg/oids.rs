@@ -23,6 +23,9 @@ use strata_catalog::{Lake, Mode};
 /// The first OID PostgreSQL gives user objects; everything below is the system's.
 const FIRST_USER_OID: u64 = 16384;
 
+const PG_CATALOG: &str = "pg_catalog";
+const PG_CATALOG_OID: i32 = 11;
+
 /// FNV-1a, fixed by its definition (unlike std's hasher), so OIDs survive Rust upgrades.
 fn fnv1a(s: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -302,8 +305,21 @@ impl Snapshot {
         self.remapped(&self.databases, &["oid"])
     }
 
+    /// Schemas with stable OIDs, and `pg_catalog` (OID 11): the static `pg_type`/`pg_proc`
+    /// rows point there, and tools join them to find a type's schema.
     pub fn pg_namespace(&self) -> Result<RecordBatch> {
-        self.remapped(&self.namespace, &["oid"])
+        let schemas = self.remapped(&self.namespace, &["oid"])?;
+        if strings(&schemas, "nspname")?.contains(&Some(PG_CATALOG)) {
+            return Ok(schemas);
+        }
+        let pg_catalog = rows(&schemas.schema(), &[()], |_| {
+            vec![
+                ("oid", ScalarValue::Int32(Some(PG_CATALOG_OID))),
+                ("nspname", ScalarValue::from(PG_CATALOG)),
+                ("nspowner", ScalarValue::Int32(Some(10))),
+            ]
+        })?;
+        Ok(concat_batches(&schemas.schema(), &[schemas, pg_catalog])?)
     }
 
     /// Tables with stable OIDs, plus one index row per primary key.

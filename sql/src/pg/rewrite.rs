@@ -27,6 +27,8 @@ pub(crate) fn rewrite(stmt: &mut Statement) {
     if let Statement::Query(q) = stmt {
         name_columns(q);
     }
+    // After naming, so `x::regtype::text` keeps PostgreSQL's column name.
+    super::catalog_sql::rewrite(stmt);
 }
 
 /// DataFusion cannot run a scalar subquery inside CASE. Catalog queries (SQLAlchemy's column
