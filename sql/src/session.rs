@@ -99,6 +99,36 @@ impl Statement {
     }
 }
 
+/// The SQL type names placeholders are cast to in the statement's text, by position.
+fn placeholder_sql_types(ast: &DFStatement, count: usize) -> Vec<Option<String>> {
+    use datafusion::sql::sqlparser::ast::{Expr, Visit, Visitor};
+    struct Find(Vec<Option<String>>);
+    impl Visitor for Find {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &Expr) -> std::ops::ControlFlow<()> {
+            if let Expr::Cast {
+                expr, data_type, ..
+            } = e
+            {
+                if let Expr::Value(v) = expr.as_ref() {
+                    if let ast::Value::Placeholder(p) = &v.value {
+                        let n = p.trim_start_matches('$').parse::<usize>().unwrap_or(0);
+                        if let Some(slot) = n.checked_sub(1).and_then(|i| self.0.get_mut(i)) {
+                            slot.get_or_insert_with(|| data_type.to_string().to_lowercase());
+                        }
+                    }
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let mut find = Find(vec![None; count]);
+    if let DFStatement::Statement(s) = ast {
+        let _ = s.visit(&mut find);
+    }
+    find.0
+}
+
 /// Types of placeholders that appear as `CAST($n AS type)` (or `$n::type`): DataFusion leaves
 /// them untyped, but the cast says what the client should send.
 fn placeholder_casts(plan: &LogicalPlan) -> std::collections::HashMap<String, DataType> {
@@ -286,7 +316,7 @@ impl Session {
                     };
                     return Ok(Described {
                         schema: Some(Arc::new(datafusion::arrow::datatypes::Schema::new(fields))),
-                        params: vec![],
+                        ..Default::default()
                     });
                 }
                 ast::Statement::Fetch { name, .. } => {
@@ -296,7 +326,7 @@ impl Session {
                     };
                     return Ok(Described {
                         schema,
-                        params: vec![],
+                        ..Default::default()
                     });
                 }
                 ast::Statement::Declare { stmts } => {
@@ -313,7 +343,7 @@ impl Session {
                     let described = Box::pin(self.describe(&inner)).await?;
                     return Ok(Described {
                         schema: None,
-                        params: described.params,
+                        ..described
                     });
                 }
                 ast::Statement::Query(_) | ast::Statement::Explain { .. } => {}
@@ -341,9 +371,11 @@ impl Session {
                 ordered[i - 1] = t;
             }
         }
+        let declared = placeholder_sql_types(ast, ordered.len());
         Ok(Described {
             schema: Some(Arc::new(plan.schema().as_arrow().clone())),
             params: ordered,
+            declared,
         })
     }
 
@@ -619,12 +651,39 @@ pub struct Described {
     pub schema: Option<datafusion::arrow::datatypes::SchemaRef>,
     /// The types of `$1`, `$2`…, where the plan determines them.
     pub params: Vec<Option<DataType>>,
+    /// The SQL type each placeholder is cast to in the text (`$1::oid[]` gives `oid[]`), where
+    /// the Arrow type loses the distinction (oid and its aliases plan as int4).
+    pub declared: Vec<Option<String>>,
+}
+
+/// `FETCH 5 c` / `MOVE FORWARD 5 c`: PostgreSQL lets FROM/IN be left out (asyncpg does);
+/// the parser needs it, so it goes in before the cursor name.
+fn cursor_from(text: String) -> String {
+    let trimmed = text.trim().trim_end_matches(';').trim_end();
+    let words: Vec<&str> = trimmed.split_whitespace().collect();
+    let is_cursor_command = words
+        .first()
+        .is_some_and(|w| w.eq_ignore_ascii_case("fetch") || w.eq_ignore_ascii_case("move"));
+    let has_from = words
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case("from") || w.eq_ignore_ascii_case("in"));
+    // A quoted name may hold spaces; only a one-word name is moved behind FROM.
+    let Some(name) = words.last() else {
+        return text;
+    };
+    let whole_name = !name.starts_with('"') || (name.len() > 1 && name.ends_with('"'));
+    if !is_cursor_command || has_from || words.len() < 2 || !whole_name {
+        return text;
+    }
+    let head = &trimmed[..trimmed.len() - name.len()];
+    format!("{head}FROM {name}")
 }
 
 /// Parses one statement of a Postgres session: the client catalog queries psql, JDBC and BI
 /// tools send are rewritten into forms DataFusion plans (datafusion-pg-catalog's rules), and
 /// `COPY … TO STDOUT` and LISTEN/UNLISTEN are recognised.
 fn parse_pg(pg: &crate::pg::PgState, text: String) -> Result<Statement> {
+    let text = cursor_from(text);
     let words: Vec<String> = text
         .split_whitespace()
         .take(2)
@@ -758,4 +817,18 @@ fn status_tag(plan: &LogicalPlan) -> Option<String> {
         },
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fetch_and_move_without_from_name_the_cursor() {
+        assert_eq!(super::cursor_from("FETCH 5 c".into()), "FETCH 5 FROM c");
+        assert_eq!(
+            super::cursor_from("MOVE FORWARD 5 \"c1\";".into()),
+            "MOVE FORWARD 5 FROM \"c1\""
+        );
+        assert_eq!(super::cursor_from("FETCH 5 IN c".into()), "FETCH 5 IN c");
+        assert_eq!(super::cursor_from("SELECT 1".into()), "SELECT 1");
+    }
 }

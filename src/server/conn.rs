@@ -411,7 +411,7 @@ impl Conn {
             stmt,
             described: Described {
                 schema,
-                params: vec![],
+                ..Default::default()
             },
         };
         let stored = Arc::new(StoredStatement::new(name.to_string(), prepared, vec![]));
@@ -694,6 +694,23 @@ fn sql_type_name(t: &Type) -> Option<String> {
     Some(name.to_string())
 }
 
+/// The oid types, which plan as int4 but which clients tell apart: asyncpg's type
+/// introspection binds `$1::oid[]` and has no codec for an int4[] there.
+fn oid_alias_type(sql: &str) -> Option<Type> {
+    let sql = sql.strip_prefix("pg_catalog.").unwrap_or(sql);
+    Some(match sql {
+        "oid" => Type::OID,
+        "oid[]" => Type::OID_ARRAY,
+        "regclass" => Type::REGCLASS,
+        "regclass[]" => Type::REGCLASS_ARRAY,
+        "regtype" => Type::REGTYPE,
+        "regtype[]" => Type::REGTYPE_ARRAY,
+        "regproc" => Type::REGPROC,
+        "regnamespace" => Type::REGNAMESPACE,
+        _ => return None,
+    })
+}
+
 fn param_type(dt: &Option<datafusion::arrow::datatypes::DataType>) -> Type {
     dt.as_ref()
         .and_then(|t| arrow_pg::datatypes::into_pg_type(t).ok())
@@ -829,7 +846,12 @@ impl ExtendedQueryHandler for Conn {
         let params = (0..count)
             .map(|i| match target.parameter_types.get(i) {
                 Some(Some(t)) if *t != Type::UNKNOWN => t.clone(),
-                _ => ours.params.get(i).map(param_type).unwrap_or(Type::TEXT),
+                _ => ours
+                    .declared
+                    .get(i)
+                    .and_then(|t| t.as_deref().and_then(oid_alias_type))
+                    .or_else(|| ours.params.get(i).map(param_type))
+                    .unwrap_or(Type::TEXT),
             })
             .collect();
         let fields = match &ours.schema {

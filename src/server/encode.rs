@@ -25,6 +25,9 @@ fn wire_type(dt: &DataType) -> Option<DataType> {
         | DataType::Decimal256(..)
         | DataType::Decimal32(..)
         | DataType::Decimal64(..) => Some(DataType::Utf8),
+        // An untyped NULL column is text, as PostgreSQL 10+ resolves unknown output columns;
+        // type 705 (unknown) sends asyncpg into endless type introspection.
+        DataType::Null => Some(DataType::Utf8),
         DataType::Dictionary(_, v) => Some(wire_type(v).unwrap_or_else(|| (**v).clone())),
         DataType::UInt64 => Some(DataType::Decimal128(20, 0)),
         _ => None,

@@ -218,7 +218,11 @@ impl VisitorMut for CatalogSql {
                 } = inner.as_ref()
                 {
                     if type_is(reg, &["regtype"]) {
-                        let sql = format!("format_type(CAST({oid} AS INT), NULL)");
+                        // PostgreSQL prints the invalid type 0 as '-'.
+                        let sql = format!(
+                            "CASE WHEN CAST({oid} AS INT) = 0 THEN '-' \
+                             ELSE format_type(CAST({oid} AS INT), NULL) END"
+                        );
                         let dialect = crate::dialect::StrataDialect::default();
                         if let Ok(e) = datafusion::sql::sqlparser::parser::Parser::new(&dialect)
                             .try_with_sql(&sql)
@@ -266,6 +270,6 @@ mod tests {
     #[test]
     fn regtype_text_is_format_type() {
         let sql = rewritten("SELECT CAST(CAST(23 AS regtype) AS TEXT)");
-        assert_eq!(sql, "SELECT format_type(CAST(23 AS INT), NULL)");
+        assert!(sql.contains("ELSE format_type(CAST(23 AS INT), NULL) END"), "{sql}");
     }
 }

@@ -472,14 +472,25 @@ fn with_values(batch: &RecordBatch, values: &[(&str, ScalarValue)]) -> Result<Re
     Ok(RecordBatch::try_new(batch.schema(), columns)?)
 }
 
-/// The schema with every column nullable: the rows built here leave the columns lake tables
-/// have no value for NULL.
+/// The schema as PostgreSQL types it: every column nullable (the rows built here leave the
+/// columns lake tables have no value for NULL), and OID columns of type `oid`. The crate marks
+/// some as `regclass`/`regtype`, which PostgreSQL's catalogs do not, and clients notice:
+/// asyncpg decodes `pg_attribute.attrelid` as an oid.
 pub(crate) fn nullable(schema: &Schema) -> SchemaRef {
+    const OID_ALIAS_KEY: &str = "pg.oid_alias";
     Arc::new(Schema::new(
         schema
             .fields()
             .iter()
-            .map(|f| f.as_ref().clone().with_nullable(true))
+            .map(|f| {
+                let mut f = f.as_ref().clone().with_nullable(true);
+                if f.metadata().contains_key(OID_ALIAS_KEY) {
+                    let mut metadata = f.metadata().clone();
+                    metadata.insert(OID_ALIAS_KEY.into(), "oid".into());
+                    f = f.with_metadata(metadata);
+                }
+                f
+            })
             .collect::<Vec<Field>>(),
     ))
 }

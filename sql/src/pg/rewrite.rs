@@ -62,24 +62,44 @@ impl VisitorMut for NullCatalogSubqueries {
     }
 }
 
+/// Whether every relation `q` reads, at any depth, is a `pg_catalog` table or one of its own
+/// CTEs (asyncpg walks domain base types with a recursive CTE over `pg_type`).
 fn reads_only_pg_catalog(q: &Query) -> bool {
-    let SetExpr::Select(select) = q.body.as_ref() else {
-        return false;
-    };
-    let mut names = vec![];
-    for t in &select.from {
-        names.push(&t.relation);
-        names.extend(t.joins.iter().map(|j| &j.relation));
-    }
+    let mut ctes = std::collections::HashSet::new();
+    let mut names: Vec<String> = vec![];
+    collect(q, &mut ctes, &mut names);
     !names.is_empty()
-        && names.iter().all(|r| match r {
-            ast::TableFactor::Table { name, .. } => {
-                name.0.iter().filter_map(|p| p.as_ident()).any(|i| {
-                    i.value.eq_ignore_ascii_case("pg_catalog") || i.value.starts_with("pg_")
-                })
+        && names
+            .iter()
+            .all(|n| n.starts_with("pg_") || n.starts_with("pg_catalog.") || ctes.contains(n))
+}
+
+fn collect(q: &Query, ctes: &mut std::collections::HashSet<String>, names: &mut Vec<String>) {
+    struct Walk<'a> {
+        ctes: &'a mut std::collections::HashSet<String>,
+        names: &'a mut Vec<String>,
+    }
+    impl ast::Visitor for Walk<'_> {
+        type Break = ();
+        fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
+            if let Some(with) = &q.with {
+                for cte in &with.cte_tables {
+                    self.ctes.insert(cte.alias.name.value.to_lowercase());
+                }
             }
-            _ => false,
-        })
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_relation(&mut self, name: &ast::ObjectName) -> ControlFlow<()> {
+            let parts: Vec<String> = name
+                .0
+                .iter()
+                .filter_map(|p| p.as_ident().map(|i| i.value.to_lowercase()))
+                .collect();
+            self.names.push(parts.join("."));
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = ast::Visit::visit(q, &mut Walk { ctes, names });
 }
 
 /// `information_schema._pg_expandarray(a)`, the set-returning function pgJDBC's
@@ -411,7 +431,19 @@ fn first_value_scalar(q: &mut Query) {
     if matches!(expr, Expr::Value(_)) || select.from.is_empty() {
         return;
     }
-    let sql = format!("first_value({expr})");
+    // `(SELECT x … ORDER BY k LIMIT 1)`: the first value in that order.
+    let order = match &q.order_by {
+        None => String::new(),
+        Some(ast::OrderBy {
+            kind: ast::OrderByKind::Expressions(keys),
+            ..
+        }) => {
+            let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+            format!(" ORDER BY {}", keys.join(", "))
+        }
+        Some(_) => return,
+    };
+    let sql = format!("first_value({expr}{order})");
     let dialect = crate::dialect::StrataDialect::default();
     if let Ok(wrapped) = datafusion::sql::sqlparser::parser::Parser::new(&dialect)
         .try_with_sql(&sql)
@@ -424,6 +456,9 @@ fn first_value_scalar(q: &mut Query) {
             },
             None => SelectItem::UnnamedExpr(wrapped),
         };
+        // The aggregate returns one row; the ordering now lives inside it.
+        q.order_by = None;
+        q.limit_clause = None;
     }
 }
 
