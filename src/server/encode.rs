@@ -7,7 +7,8 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use futures::{Stream, StreamExt};
 use pgwire::api::portal::Format;
-use pgwire::api::results::{CopyCsvOptions, CopyEncoder, CopyTextOptions, FieldFormat, FieldInfo};
+use super::copy_text::TextFormat;
+use pgwire::api::results::{CopyEncoder, FieldFormat, FieldInfo};
 use pgwire::api::Type;
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::copy::CopyData;
@@ -146,31 +147,22 @@ where
             .map(|f| FieldInfo::new(f.name().clone(), None, None, pg_type(f), format))
             .collect(),
     );
-    let mut encoder = match options.format {
-        CopyFormat::Text => CopyEncoder::new_text(
-            fields.clone(),
-            CopyTextOptions {
-                delimiter: options.delimiter.unwrap_or('\t').to_string().into(),
-                null_string: options.null.clone().unwrap_or_else(|| "\\N".into()).into(),
-            },
-        ),
-        CopyFormat::Csv => CopyEncoder::new_csv(
-            fields.clone(),
-            CopyCsvOptions {
-                delimiter: options.delimiter.unwrap_or(',').to_string().into(),
-                quote: options.quote.unwrap_or('"').to_string().into(),
-                escape: options
-                    .escape
-                    .or(options.quote)
-                    .unwrap_or('"')
-                    .to_string()
-                    .into(),
-                null_string: options.null.clone().unwrap_or_default().into(),
-                force_quote: vec![],
-            },
-        ),
-        CopyFormat::Binary => CopyEncoder::new_binary(fields.clone()),
+    let text = match options.format {
+        CopyFormat::Text => Some(TextFormat {
+            delimiter: options.delimiter.unwrap_or('\t') as u8,
+            null: options.null.clone().unwrap_or_else(|| "\\N".into()).into_bytes(),
+            quote: None,
+            escape: b'\\',
+        }),
+        CopyFormat::Csv => Some(TextFormat {
+            delimiter: options.delimiter.unwrap_or(',') as u8,
+            null: options.null.clone().unwrap_or_default().into_bytes(),
+            quote: Some(options.quote.unwrap_or('"') as u8),
+            escape: options.escape.or(options.quote).unwrap_or('"') as u8,
+        }),
+        CopyFormat::Binary => None,
     };
+    let mut binary = CopyEncoder::new_binary(fields.clone());
     let header = options.header.then(|| {
         let mut line = String::new();
         let delim = options.delimiter.unwrap_or(',');
@@ -184,9 +176,10 @@ where
         Ok(CopyData::new(line.into_bytes().into()))
     });
     let body = batches.flat_map(move |batch| {
-        let chunk = batch
-            .and_then(|b| to_wire(b, &wire))
-            .and_then(|b| encode_copy_batch(&mut encoder, &fields, b));
+        let chunk = batch.and_then(|b| to_wire(b, &wire)).and_then(|b| match &text {
+            Some(format) => super::copy_text::encode_batch(&b, format),
+            None => encode_copy_batch(&mut binary, &fields, b),
+        });
         futures::stream::iter(match chunk {
             Ok(c) => c.into_iter().map(Ok).collect::<Vec<_>>(),
             Err(e) => vec![Err(e)],
@@ -195,7 +188,8 @@ where
     futures::stream::iter(header).chain(body)
 }
 
-/// One CopyData per row, encoded through arrow-pg's value encoder into pgwire's CopyEncoder.
+/// Binary COPY: one CopyData per row, encoded through arrow-pg's value encoder into pgwire's
+/// CopyEncoder.
 fn encode_copy_batch(
     encoder: &mut CopyEncoder,
     fields: &Arc<Vec<FieldInfo>>,
