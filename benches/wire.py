@@ -92,9 +92,8 @@ def main():
             with psycopg.connect(st_url) as s:
                 cols = s.execute("SELECT column_name, data_type FROM information_schema.columns "
                                  "WHERE table_name = 'lineitem' ORDER BY ordinal_position").fetchall()
-            pgtype = {"Int64": "bigint", "Int32": "integer", "Utf8": "text", "Utf8View": "text",
-                      "Date32": "date", "Float64": "double precision"}
-            ddl = ", ".join(f"{name} {pgtype.get(t, 'numeric' if t.startswith('Decimal') else 'text')}" for name, t in cols)
+            # Strata's information_schema.columns names PostgreSQL types (bigint, numeric, date…).
+            ddl = ", ".join(f"{name} {t}" for name, t in cols)
             c.execute(f"CREATE TABLE lineitem ({ddl})")
             t0 = time.time()
             dump = subprocess.Popen(["psql", st_url, "-c", "COPY (SELECT * FROM lineitem) TO STDOUT"], stdout=subprocess.PIPE)

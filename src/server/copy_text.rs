@@ -10,9 +10,11 @@ use bytes::{Bytes, BytesMut};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Decimal128Array, PrimitiveArray, RecordBatch,
 };
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
     ArrowPrimitiveType, DataType, Date32Type, Field, Float32Type, Float64Type, Int16Type,
-    Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt8Type,
+    Int32Type, Int64Type, Int8Type, TimeUnit, TimestampMicrosecondType, UInt16Type, UInt32Type,
+    UInt8Type,
 };
 use pgwire::api::results::{FieldFormat, FieldInfo};
 use pgwire::error::PgWireResult;
@@ -39,7 +41,14 @@ struct Column {
     bytes: Vec<u8>,
     ends: Vec<usize>,
     null: Vec<bool>,
+    /// Rendered by a loop for numbers, dates, timestamps or booleans: the bytes come from
+    /// [`TYPED_ALPHABET`] and no value is empty.
+    typed: bool,
 }
+
+/// Every byte a typed column's text can hold (digits, signs, separators, `t`/`f`, `NaN`,
+/// `Infinity`, exponents).
+const TYPED_ALPHABET: &[u8] = b"0123456789-+.: tfeEaNIinfy";
 
 impl Column {
     fn with_capacity(rows: usize, bytes: usize) -> Column {
@@ -47,6 +56,7 @@ impl Column {
             bytes: Vec::with_capacity(bytes),
             ends: Vec::with_capacity(rows),
             null: Vec::with_capacity(rows),
+            typed: false,
         }
     }
 
@@ -59,6 +69,37 @@ impl Column {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.bytes[start..self.ends[i]]
     }
+
+    /// Padding after the last value, so a short value can be copied as a fixed 16 bytes.
+    fn pad(&mut self) {
+        self.bytes.extend_from_slice(&[0; PAD]);
+    }
+}
+
+const PAD: usize = 16;
+
+/// Appends `col`'s value `row`. Most values are short, and a fixed-size 16-byte copy is much
+/// cheaper than a call to memmove for each of them.
+#[inline]
+fn put_value(out: &mut Vec<u8>, col: &Column, row: usize) {
+    let start = if row == 0 { 0 } else { col.ends[row - 1] };
+    let len = col.ends[row] - start;
+    if len <= PAD {
+        out.reserve(PAD);
+        // SAFETY: `col.bytes` holds PAD bytes of padding after its last value, so PAD bytes
+        // from `start` are in bounds; `out` has PAD bytes of spare capacity after `reserve`,
+        // and only the `len` bytes copied from the value become part of it.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                col.bytes.as_ptr().add(start),
+                out.as_mut_ptr().add(out.len()),
+                PAD,
+            );
+            out.set_len(out.len() + len);
+        }
+    } else {
+        out.extend_from_slice(&col.bytes[start..start + len]);
+    }
 }
 
 fn primitive<T, F>(array: &ArrayRef, width: usize, mut write: F) -> Column
@@ -68,6 +109,7 @@ where
 {
     let array: &PrimitiveArray<T> = array.as_primitive();
     let mut col = Column::with_capacity(array.len(), array.len() * width);
+    col.typed = true;
     for i in 0..array.len() {
         let is_null = array.is_null(i);
         if !is_null {
@@ -110,6 +152,7 @@ where
 fn decimal(array: &ArrayRef, scale: i8) -> Column {
     let array: &Decimal128Array = array.as_primitive();
     let mut col = Column::with_capacity(array.len(), array.len() * 12);
+    col.typed = true;
     let mut buf = itoa::Buffer::new();
     for i in 0..array.len() {
         let is_null = array.is_null(i);
@@ -141,6 +184,37 @@ fn decimal(array: &ArrayRef, scale: i8) -> Column {
         col.end_value(is_null);
     }
     col
+}
+
+/// Recently rendered dates: a column's dates repeat (order and ship dates, ingestion days),
+/// and a lookup is cheaper than the calendar arithmetic.
+struct DateCache {
+    slots: Vec<(i32, [u8; 10])>,
+}
+
+impl DateCache {
+    const SLOTS: usize = 1024;
+
+    fn new() -> DateCache {
+        DateCache {
+            slots: vec![(i32::MIN, [0; 10]); Self::SLOTS],
+        }
+    }
+
+    /// Writes the date (years 1–9999 only; see [`civil_date`]); false outside them.
+    fn write(&mut self, days: i32, out: &mut Vec<u8>) -> bool {
+        let slot = &mut self.slots[days as u32 as usize % Self::SLOTS];
+        if slot.0 != days {
+            let mut text = Vec::with_capacity(10);
+            if !civil_date(days, &mut text) {
+                return false;
+            }
+            slot.0 = days;
+            slot.1.copy_from_slice(&text);
+        }
+        out.extend_from_slice(&slot.1);
+        true
+    }
 }
 
 /// Days since 1970-01-01 as `YYYY-MM-DD` (ISO DateStyle), for years 1 to 9999; None outside.
@@ -229,8 +303,14 @@ fn strings<'a>(values: impl Iterator<Item = Option<&'a str>>, rows: usize) -> Co
     col
 }
 
-/// The unescaped text of every value of one column.
+/// The unescaped text of every value of one column, padded (see [`put_value`]).
 fn render(array: &ArrayRef, field: &Field) -> PgWireResult<Column> {
+    let mut col = render_values(array, field)?;
+    col.pad();
+    Ok(col)
+}
+
+fn render_values(array: &ArrayRef, field: &Field) -> PgWireResult<Column> {
     Ok(match array.data_type() {
         DataType::Int8 => integer::<Int8Type>(array),
         DataType::Int16 => integer::<Int16Type>(array),
@@ -248,6 +328,7 @@ fn render(array: &ArrayRef, field: &Field) -> PgWireResult<Column> {
         DataType::Boolean => {
             let array: &BooleanArray = array.as_boolean();
             let mut col = Column::with_capacity(array.len(), array.len());
+            col.typed = true;
             for v in array.iter() {
                 if let Some(b) = v {
                     col.bytes.push(if b { b't' } else { b'f' });
@@ -265,12 +346,66 @@ fn render(array: &ArrayRef, field: &Field) -> PgWireResult<Column> {
             if !all_civil {
                 return generic(array, field);
             }
+            let mut cache = DateCache::new();
             primitive::<Date32Type, _>(array, 10, |d, out| {
-                civil_date(d, out);
+                cache.write(d, out);
             })
+        }
+        DataType::Timestamp(unit, tz) if tz.as_deref().is_none_or(is_utc) => {
+            timestamps(array, unit, tz.is_some()).map_or_else(|| generic(array, field), Ok)?
         }
         _ => return generic(array, field),
     })
+}
+
+fn is_utc(tz: &str) -> bool {
+    matches!(tz, "UTC" | "utc" | "Z" | "+00:00" | "+00" | "Etc/UTC")
+}
+
+/// `YYYY-MM-DD HH:MM:SS.ffffff`, `+00` after it for timestamptz (sessions run in UTC); None
+/// when a value is outside years 1–9999 (the generic path prints those).
+fn timestamps(array: &ArrayRef, unit: &TimeUnit, utc: bool) -> Option<Column> {
+    let micros = cast(array, &DataType::Timestamp(TimeUnit::Microsecond, None)).ok()?;
+    let micros: &PrimitiveArray<TimestampMicrosecondType> = micros.as_primitive();
+    // Nanoseconds are printed to the microsecond, as PostgreSQL stores them.
+    let _ = unit;
+    let mut col = Column::with_capacity(micros.len(), micros.len() * 26);
+    col.typed = true;
+    let mut dates = DateCache::new();
+    let two = |n: i64, out: &mut Vec<u8>| {
+        out.push(b'0' + (n / 10) as u8);
+        out.push(b'0' + (n % 10) as u8);
+    };
+    for v in micros.iter() {
+        if let Some(us) = v {
+            let days = us.div_euclid(86_400_000_000);
+            let rest = us.rem_euclid(86_400_000_000);
+            if !dates.write(i32::try_from(days).ok()?, &mut col.bytes) {
+                return None;
+            }
+            let secs = rest / 1_000_000;
+            let frac = rest % 1_000_000;
+            col.bytes.push(b' ');
+            two(secs / 3600, &mut col.bytes);
+            col.bytes.push(b':');
+            two(secs / 60 % 60, &mut col.bytes);
+            col.bytes.push(b':');
+            two(secs % 60, &mut col.bytes);
+            // Always six digits, as DataRows carry them (pgwire's text form).
+            let mut digits = *b".000000";
+            let mut f = frac;
+            for d in digits[1..].iter_mut().rev() {
+                *d = b'0' + (f % 10) as u8;
+                f /= 10;
+            }
+            col.bytes.extend_from_slice(&digits);
+            if utc {
+                col.bytes.extend_from_slice(b"+00");
+            }
+        }
+        col.end_value(v.is_none());
+    }
+    Some(col)
 }
 
 /// Whether the value must be escaped (text) or quoted (CSV).
@@ -343,7 +478,7 @@ pub fn encode_batch(batch: &RecordBatch, format: &TextFormat) -> PgWireResult<Ve
             if col.null[row] {
                 out.extend_from_slice(&format.null);
             } else if plain[i] {
-                out.extend_from_slice(col.value(row));
+                put_value(&mut out, col, row);
             } else {
                 write_value(col.value(row), format, &mut out);
             }
@@ -366,16 +501,20 @@ pub fn encode_batch(batch: &RecordBatch, format: &TextFormat) -> PgWireResult<Ve
 /// Whether no value of the column needs escaping or quoting: most columns (numbers, dates,
 /// plain text) are checked once here instead of value by value.
 fn plain(c: &Column, format: &TextFormat) -> bool {
-    let bytes_ok = match format.quote {
-        None => !c
-            .bytes
-            .iter()
-            .any(|&b| matches!(b, b'\\' | b'\n' | b'\r' | b'\t') || b == format.delimiter),
-        Some(q) => !c
-            .bytes
-            .iter()
-            .any(|&b| b == q || b == format.delimiter || b == b'\n' || b == b'\r'),
+    let mut special = [false; 256];
+    let marks: &[u8] = match format.quote {
+        None => b"\\\n\r\t",
+        Some(q) => &[q, b'\n', b'\r'],
     };
+    for &b in marks.iter().chain([&format.delimiter]) {
+        special[b as usize] = true;
+    }
+    let typed_safe = c.typed && !TYPED_ALPHABET.iter().any(|&b| special[b as usize]);
+    let text = &c.bytes[..c.ends.last().copied().unwrap_or(0)];
+    let bytes_ok = typed_safe || !text.iter().any(|&b| special[b as usize]);
+    if typed_safe && format.null.is_empty() {
+        return true;
+    }
     // In CSV a value that reads as the NULL marker (or as end-of-data) must be quoted.
     bytes_ok
         && (format.quote.is_none()
@@ -504,6 +643,27 @@ mod tests {
                 ),
             ),
             (
+                "ts_naive",
+                Arc::new(TimestampMicrosecondArray::from(vec![
+                    Some(500_000),
+                    Some(-1),
+                    Some(1_767_225_600_000_001),
+                    None,
+                    Some(-62_135_596_800_000_000),
+                    Some(253_402_300_799_999_999),
+                    Some(86_400_000_000),
+                ])),
+            ),
+            (
+                "ts_ms",
+                Arc::new(
+                    datafusion::arrow::array::TimestampMillisecondArray::from(vec![
+                        1, -1, 0, 1000, 1500, 86_399_999, 7,
+                    ])
+                    .with_timezone("UTC"),
+                ),
+            ),
+            (
                 "list",
                 Arc::new(ListArray::from_iter_primitive::<I32, _, _>(vec![
                     Some(vec![Some(1), Some(2)]),
@@ -581,6 +741,31 @@ mod tests {
             );
         }
         assert_eq!(ours.len(), want.len());
+    }
+
+    #[test]
+    fn a_delimiter_that_numbers_contain_is_escaped() {
+        let batch = RecordBatch::try_from_iter(vec![(
+            "d",
+            Arc::new(
+                Decimal128Array::from(vec![1700, 5])
+                    .with_precision_and_scale(15, 2)
+                    .unwrap(),
+            ) as ArrayRef,
+        ), ("s", Arc::new(StringArray::from(vec!["a.b", "c"])) as ArrayRef)])
+        .unwrap();
+        let format = TextFormat {
+            delimiter: b'.',
+            null: b"\\N".to_vec(),
+            quote: None,
+            escape: b'\\',
+        };
+        let rows: Vec<String> = encode_batch(&batch, &format)
+            .unwrap()
+            .into_iter()
+            .map(|c| String::from_utf8(c.data.to_vec()).unwrap())
+            .collect();
+        assert_eq!(rows, ["17\\.00.a\\.b\n", "0\\.05.c\n"]);
     }
 
     #[test]

@@ -175,17 +175,44 @@ where
         line.push('\n');
         Ok(CopyData::new(line.into_bytes().into()))
     });
-    let body = batches.flat_map(move |batch| {
-        let chunk = batch.and_then(|b| to_wire(b, &wire)).and_then(|b| match &text {
-            Some(format) => super::copy_text::encode_batch(&b, format),
-            None => encode_copy_batch(&mut binary, &fields, b),
-        });
-        futures::stream::iter(match chunk {
-            Ok(c) => c.into_iter().map(Ok).collect::<Vec<_>>(),
-            Err(e) => vec![Err(e)],
-        })
-    });
+    let body: std::pin::Pin<Box<dyn Stream<Item = PgWireResult<CopyData>> + Send>> = match text {
+        // Text and CSV batches are encoded off the connection's thread, two at a time, while
+        // the rows of the one before go out: encoding is the costly part of a COPY.
+        Some(format) => Box::pin(
+            batches
+                .map(move |batch| {
+                    let wire = wire.clone();
+                    let format = format.clone();
+                    async move {
+                        let batch = batch.and_then(|b| to_wire(b, &wire))?;
+                        tokio::task::spawn_blocking(move || {
+                            super::copy_text::encode_batch(&batch, &format)
+                        })
+                        .await
+                        .map_err(|e| PgWireError::ApiError(Box::new(e)))?
+                    }
+                })
+                .buffered(2)
+                .flat_map(rows_or_error),
+        ),
+        None => Box::pin(batches.flat_map(move |batch| {
+            rows_or_error(
+                batch
+                    .and_then(|b| to_wire(b, &wire))
+                    .and_then(|b| encode_copy_batch(&mut binary, &fields, b)),
+            )
+        })),
+    };
     futures::stream::iter(header).chain(body)
+}
+
+fn rows_or_error(
+    chunk: PgWireResult<Vec<CopyData>>,
+) -> futures::stream::Iter<std::vec::IntoIter<PgWireResult<CopyData>>> {
+    futures::stream::iter(match chunk {
+        Ok(c) => c.into_iter().map(Ok).collect::<Vec<_>>(),
+        Err(e) => vec![Err(e)],
+    })
 }
 
 /// Binary COPY: one CopyData per row, encoded through arrow-pg's value encoder into pgwire's
