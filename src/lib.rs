@@ -19,6 +19,9 @@ pub use strata_sql::{
     Engine, Output, ScanProgress, Session, SessionOptions, SqlError, Statement, StrataDialect,
 };
 
+/// Arrow batches as PostgreSQL wire messages (DataRows, COPY), as `strata serve` sends them.
+pub mod wire;
+
 /// DataFusion and Arrow as Strata uses them, so embedders need no second copy.
 pub use datafusion;
 pub use datafusion::arrow;

@@ -2,7 +2,6 @@
 //! message, run one after another, each streamed before the next starts) and the extended one
 //! (Parse/Bind/Describe/Execute with parameters, binary results, row limits answered with
 //! PortalSuspended, which pgwire's portal store handles).
-use super::encode;
 use super::exec::{deadline_after, BatchStream, QueryError, Ran, Stopper};
 use super::startup::AuthStage;
 use super::{error_info, Shared};
@@ -30,6 +29,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
+use strata::wire as encode;
 use strata_sql::{Described, Session, Statement};
 use tokio::sync::watch;
 

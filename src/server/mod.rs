@@ -4,8 +4,6 @@
 //! [`exec`]). A semaphore caps connections, a watch channel tells everything to shut down, and
 //! each connection is a task, so one client's failure or panic ends that client only.
 mod conn;
-mod copy_text;
-mod encode;
 mod exec;
 pub mod scram;
 mod startup;

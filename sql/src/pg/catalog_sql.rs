@@ -168,7 +168,12 @@ impl VisitorMut for CatalogSql {
         // Metabase passes `format('%I.%I', schema, table)::regclass`, a cast of a computed name
         // that DataFusion cannot resolve.
         if let Expr::Function(f) = expr {
-            let name = f.name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.to_lowercase());
+            let name = f
+                .name
+                .0
+                .last()
+                .and_then(|p| p.as_ident())
+                .map(|i| i.value.to_lowercase());
             if matches!(name.as_deref(), Some("col_description" | "obj_description")) {
                 *expr = Expr::Cast {
                     kind: ast::CastKind::Cast,
@@ -255,7 +260,10 @@ mod tests {
     #[test]
     fn information_schema_columns_is_the_postgres_view() {
         let sql = rewritten("SELECT udt_name FROM information_schema.columns AS c");
-        assert!(sql.contains("FROM (SELECT current_database() AS table_catalog"), "{sql}");
+        assert!(
+            sql.contains("FROM (SELECT current_database() AS table_catalog"),
+            "{sql}"
+        );
         assert!(sql.ends_with(") AS c"), "{sql}");
     }
 
@@ -270,6 +278,9 @@ mod tests {
     #[test]
     fn regtype_text_is_format_type() {
         let sql = rewritten("SELECT CAST(CAST(23 AS regtype) AS TEXT)");
-        assert!(sql.contains("ELSE format_type(CAST(23 AS INT), NULL) END"), "{sql}");
+        assert!(
+            sql.contains("ELSE format_type(CAST(23 AS INT), NULL) END"),
+            "{sql}"
+        );
     }
 }

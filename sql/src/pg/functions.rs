@@ -159,18 +159,29 @@ fn expandarray(array: &ScalarValue, with_values: bool) -> Result<ScalarValue> {
         ScalarValue::LargeList(list) if !list.is_null(0) => list.value(0),
         ScalarValue::FixedSizeList(list) if !list.is_null(0) => list.value(0),
         _ if with_values => return ScalarValue::try_from(&expandarray_type()),
-        _ => return Ok(ScalarValue::List(ScalarValue::new_list_nullable(&[], &DataType::Int32))),
+        _ => {
+            return Ok(ScalarValue::List(ScalarValue::new_list_nullable(
+                &[],
+                &DataType::Int32,
+            )))
+        }
     };
     let positions: ArrayRef = Arc::new(Int32Array::from_iter_values(1..=values.len() as i32));
     let items: ArrayRef = if with_values {
         let x = cast(&values, &DataType::Int32)?;
-        Arc::new(StructArray::try_new(expandarray_fields(), vec![x, positions], None)?)
+        Arc::new(StructArray::try_new(
+            expandarray_fields(),
+            vec![x, positions],
+            None,
+        )?)
     } else {
         positions
     };
     let field = Arc::new(Field::new_list_field(items.data_type().clone(), true));
     let offsets = OffsetBuffer::from_lengths([items.len()]);
-    Ok(ScalarValue::List(Arc::new(ListArray::try_new(field, offsets, items, None)?)))
+    Ok(ScalarValue::List(Arc::new(ListArray::try_new(
+        field, offsets, items, None,
+    )?)))
 }
 
 fn utf8(s: impl Into<String>) -> ScalarValue {
@@ -185,23 +196,34 @@ pub(crate) fn register(
     keys: &KnownKeys,
 ) {
     let k = keys.clone();
-    ctx.register_udf(udf("pg_get_indexdef", 1..=3, DataType::Utf8, move |args, _| {
-        let (Some(oid), column) = (int(&args[0]), args.get(1).and_then(int).unwrap_or(0)) else {
-            return Ok(ScalarValue::Utf8(None));
-        };
-        let keys = k.lock().expect("keys lock");
-        let def = keys.iter().find(|key| key.index as i64 == oid);
-        Ok(ScalarValue::Utf8(def.and_then(|key| key.index_def(column))))
-    }));
+    ctx.register_udf(udf(
+        "pg_get_indexdef",
+        1..=3,
+        DataType::Utf8,
+        move |args, _| {
+            let (Some(oid), column) = (int(&args[0]), args.get(1).and_then(int).unwrap_or(0))
+            else {
+                return Ok(ScalarValue::Utf8(None));
+            };
+            let keys = k.lock().expect("keys lock");
+            let def = keys.iter().find(|key| key.index as i64 == oid);
+            Ok(ScalarValue::Utf8(def.and_then(|key| key.index_def(column))))
+        },
+    ));
     let k = keys.clone();
-    ctx.register_udf(udf("pg_get_constraintdef", 1..=2, DataType::Utf8, move |args, _| {
-        let Some(oid) = int(&args[0]) else {
-            return Ok(ScalarValue::Utf8(None));
-        };
-        let keys = k.lock().expect("keys lock");
-        let def = keys.iter().find(|key| key.constraint as i64 == oid);
-        Ok(ScalarValue::Utf8(def.map(|key| key.constraint_def())))
-    }));
+    ctx.register_udf(udf(
+        "pg_get_constraintdef",
+        1..=2,
+        DataType::Utf8,
+        move |args, _| {
+            let Some(oid) = int(&args[0]) else {
+                return Ok(ScalarValue::Utf8(None));
+            };
+            let keys = k.lock().expect("keys lock");
+            let def = keys.iter().find(|key| key.constraint as i64 == oid);
+            Ok(ScalarValue::Utf8(def.map(|key| key.constraint_def())))
+        },
+    ));
     ctx.register_udf(udf("version", 0..=0, DataType::Utf8, |_, _| {
         Ok(utf8(version_string()))
     }));

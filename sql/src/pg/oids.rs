@@ -88,7 +88,10 @@ impl PrimaryKey {
     /// else that key column's name.
     pub fn index_def(&self, column: i64) -> Option<String> {
         if column > 0 {
-            return self.columns.get(column as usize - 1).map(|c| quote_ident(c));
+            return self
+                .columns
+                .get(column as usize - 1)
+                .map(|c| quote_ident(c));
         }
         Some(format!(
             "CREATE UNIQUE INDEX {} ON {}.{} USING btree ({})",
@@ -219,7 +222,8 @@ impl Snapshot {
             let Some(name) = strata_catalog::TableName::parse(name) else {
                 continue;
             };
-            if name.zone != db || !relations.contains_key(&(name.schema.clone(), name.table.clone()))
+            if name.zone != db
+                || !relations.contains_key(&(name.schema.clone(), name.table.clone()))
             {
                 continue;
             }
@@ -339,7 +343,10 @@ impl Snapshot {
                     ("relname", ScalarValue::from(key.name())),
                     ("relkind", ScalarValue::from("i")),
                     ("relam", ScalarValue::Int32(Some(403))), // btree, what psql shows
-                    ("relnatts", ScalarValue::Int32(Some(key.attnums.len() as i32))),
+                    (
+                        "relnatts",
+                        ScalarValue::Int32(Some(key.attnums.len() as i32)),
+                    ),
                     ("relhasindex", ScalarValue::Boolean(Some(false))),
                 ],
             )?;
@@ -370,8 +377,14 @@ impl Snapshot {
             vec![
                 ("indexrelid", ScalarValue::Int32(Some(key.index))),
                 ("indrelid", ScalarValue::Int32(Some(key.relation))),
-                ("indnatts", ScalarValue::Int16(Some(key.attnums.len() as i16))),
-                ("indnkeyatts", ScalarValue::Int16(Some(key.attnums.len() as i16))),
+                (
+                    "indnatts",
+                    ScalarValue::Int16(Some(key.attnums.len() as i16)),
+                ),
+                (
+                    "indnkeyatts",
+                    ScalarValue::Int16(Some(key.attnums.len() as i16)),
+                ),
                 ("indisunique", ScalarValue::Boolean(Some(true))),
                 ("indisprimary", ScalarValue::Boolean(Some(true))),
                 ("indimmediate", ScalarValue::Boolean(Some(true))),
@@ -450,11 +463,16 @@ impl Snapshot {
 fn class_namespace(class: &RecordBatch, relation: i32) -> Option<i32> {
     let oid = oids(class, "oid").ok()?;
     let ns = oids(class, "relnamespace").ok()?;
-    oid.iter().position(|o| *o == Some(relation)).and_then(|i| ns[i])
+    oid.iter()
+        .position(|o| *o == Some(relation))
+        .and_then(|i| ns[i])
 }
 
 fn int2_list(values: &[i16]) -> ScalarValue {
-    let items: Vec<ScalarValue> = values.iter().map(|v| ScalarValue::Int16(Some(*v))).collect();
+    let items: Vec<ScalarValue> = values
+        .iter()
+        .map(|v| ScalarValue::Int16(Some(*v)))
+        .collect();
     ScalarValue::List(ScalarValue::new_list_nullable(&items, &DataType::Int16))
 }
 

@@ -8,9 +8,7 @@ use async_trait::async_trait;
 use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::catalog::{
-    CatalogProviderList, MemTable, SchemaProvider, Session, TableProvider,
-};
+use datafusion::catalog::{CatalogProviderList, MemTable, SchemaProvider, Session, TableProvider};
 use datafusion::common::Result;
 use datafusion::datasource::TableType;
 use datafusion::logical_expr::Expr;
@@ -160,7 +158,10 @@ impl SnapshotTable {
             view => snapshot.information_schema(view, &self.schema)?,
         };
         // The crate's batches keep its own nullability; serve them under this table's schema.
-        Ok(RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec())?)
+        Ok(RecordBatch::try_new(
+            self.schema.clone(),
+            batch.columns().to_vec(),
+        )?)
     }
 }
 
@@ -334,8 +335,6 @@ impl SchemaProvider for PgCatalog {
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        name == "pg_cursors"
-            || name.starts_with(EXTRA_PREFIX)
-            || self.0.inner.table_exist(name)
+        name == "pg_cursors" || name.starts_with(EXTRA_PREFIX) || self.0.inner.table_exist(name)
     }
 }

@@ -628,8 +628,14 @@ mod tests {
             "SELECT (information_schema._pg_expandarray(i.indkey)).n AS seq, \
              information_schema._pg_expandarray(i.indkey) AS keys FROM r WHERE a = (r.keys).x",
         );
-        assert!(sql.contains("unnest(strata_pg_expandarray_n(i.indkey)) AS seq"), "{sql}");
-        assert!(sql.contains("unnest(strata_pg_expandarray(i.indkey)) AS keys"), "{sql}");
+        assert!(
+            sql.contains("unnest(strata_pg_expandarray_n(i.indkey)) AS seq"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("unnest(strata_pg_expandarray(i.indkey)) AS keys"),
+            "{sql}"
+        );
         assert!(sql.contains("(r.keys)['x']"), "{sql}");
     }
 }

@@ -71,7 +71,10 @@ fn keyed_table_shows_its_primary_key() {
     );
     let (ok, out, err) = psql(&server, "enhanced", &["-c", "\\d sales.daily_revenue"]);
     assert!(ok, "{err}");
-    assert!(!out.contains("Indexes"), "an unkeyed table has no index:\n{out}");
+    assert!(
+        !out.contains("Indexes"),
+        "an unkeyed table has no index:\n{out}"
+    );
 }
 
 /// Tools cache OIDs (DBeaver, Tableau, asyncpg's type cache): a restart must not renumber
@@ -109,7 +112,11 @@ fn oids_survive_a_restart() {
         ],
     );
     assert!(ok, "{err}");
-    assert_eq!(attrelid.trim(), "1", "pg_attribute.attrelid joins pg_class.oid");
+    assert_eq!(
+        attrelid.trim(),
+        "1",
+        "pg_attribute.attrelid joins pg_class.oid"
+    );
 }
 
 #[test]

@@ -276,7 +276,7 @@ fn generic(array: &ArrayRef, field: &Field) -> PgWireResult<Column> {
         field.name().clone(),
         None,
         None,
-        super::encode::pg_type(&Arc::new(field.clone())),
+        super::pg_type(&Arc::new(field.clone())),
         FieldFormat::Text,
     );
     let mut col = Column::with_capacity(array.len(), array.len() * 16);
@@ -558,9 +558,18 @@ mod tests {
                     Some(7),
                 ])),
             ),
-            ("i32", Arc::new(Int32Array::from(vec![1, -2, 3, -4, 5, 6, 7]))),
-            ("i16", Arc::new(Int16Array::from(vec![1, -2, 3, -4, 5, 6, i16::MIN]))),
-            ("u32", Arc::new(UInt32Array::from(vec![0, 1, 2, 3, 4, 5, u32::MAX]))),
+            (
+                "i32",
+                Arc::new(Int32Array::from(vec![1, -2, 3, -4, 5, 6, 7])),
+            ),
+            (
+                "i16",
+                Arc::new(Int16Array::from(vec![1, -2, 3, -4, 5, 6, i16::MIN])),
+            ),
+            (
+                "u32",
+                Arc::new(UInt32Array::from(vec![0, 1, 2, 3, 4, 5, u32::MAX])),
+            ),
             (
                 "f64",
                 Arc::new(Float64Array::from(vec![
@@ -575,7 +584,15 @@ mod tests {
             ),
             (
                 "f32",
-                Arc::new(Float32Array::from(vec![0.1, 1.0, 1e20, -2.5, f32::NAN, 3.0, 1e-7])),
+                Arc::new(Float32Array::from(vec![
+                    0.1,
+                    1.0,
+                    1e20,
+                    -2.5,
+                    f32::NAN,
+                    3.0,
+                    1e-7,
+                ])),
             ),
             (
                 "dec",
@@ -693,7 +710,7 @@ mod tests {
                         f.name().clone(),
                         None,
                         None,
-                        super::super::encode::pg_type(f),
+                        super::super::pg_type(f),
                         FieldFormat::Text,
                     )
                 })
@@ -745,14 +762,20 @@ mod tests {
 
     #[test]
     fn a_delimiter_that_numbers_contain_is_escaped() {
-        let batch = RecordBatch::try_from_iter(vec![(
-            "d",
-            Arc::new(
-                Decimal128Array::from(vec![1700, 5])
-                    .with_precision_and_scale(15, 2)
-                    .unwrap(),
-            ) as ArrayRef,
-        ), ("s", Arc::new(StringArray::from(vec!["a.b", "c"])) as ArrayRef)])
+        let batch = RecordBatch::try_from_iter(vec![
+            (
+                "d",
+                Arc::new(
+                    Decimal128Array::from(vec![1700, 5])
+                        .with_precision_and_scale(15, 2)
+                        .unwrap(),
+                ) as ArrayRef,
+            ),
+            (
+                "s",
+                Arc::new(StringArray::from(vec!["a.b", "c"])) as ArrayRef,
+            ),
+        ])
         .unwrap();
         let format = TextFormat {
             delimiter: b'.',

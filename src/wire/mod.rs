@@ -1,13 +1,18 @@
 //! Arrow batches to Postgres rows: the RowDescription types, DataRows in text or binary (per
 //! column, as the client binds), and COPY text/CSV/binary. Batches stream in and rows stream
 //! out; nothing here holds more than one batch.
+//!
+//! Part of the library, not only of `strata serve`, so the benchmarks in `benches/` (and tools
+//! of embedders) encode exactly as the server does.
+mod copy_text;
+
 use arrow_pg::datatypes::field_into_pg_type;
+pub use copy_text::{encode_batch as copy_text_batch, TextFormat};
 use datafusion::arrow::array::{ArrayRef, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use futures::{Stream, StreamExt};
-use pgwire::api::portal::Format;
-use super::copy_text::TextFormat;
+pub use pgwire::api::portal::Format;
 use pgwire::api::results::{CopyEncoder, FieldFormat, FieldInfo};
 use pgwire::api::Type;
 use pgwire::error::{PgWireError, PgWireResult};
@@ -150,7 +155,11 @@ where
     let text = match options.format {
         CopyFormat::Text => Some(TextFormat {
             delimiter: options.delimiter.unwrap_or('\t') as u8,
-            null: options.null.clone().unwrap_or_else(|| "\\N".into()).into_bytes(),
+            null: options
+                .null
+                .clone()
+                .unwrap_or_else(|| "\\N".into())
+                .into_bytes(),
             quote: None,
             escape: b'\\',
         }),
@@ -186,7 +195,7 @@ where
                     async move {
                         let batch = batch.and_then(|b| to_wire(b, &wire))?;
                         tokio::task::spawn_blocking(move || {
-                            super::copy_text::encode_batch(&batch, &format)
+                            copy_text::encode_batch(&batch, &format)
                         })
                         .await
                         .map_err(|e| PgWireError::ApiError(Box::new(e)))?
