@@ -66,8 +66,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let ids: Vec<i64> = (first..first + rows)
                     .map(|r| (r as i64 * 2_654_435_761) % keys)
                     .collect();
+                // In i128: r × span overflows i64 beyond 3.5 million rows.
                 let ts: Vec<i64> = (first..first + rows)
-                    .map(|r| start + (r as i64 * span) / n as i64)
+                    .map(|r| start + (r as i128 * span as i128 / n as i128) as i64)
                     .collect();
                 let op: Vec<&str> = (first..first + rows)
                     .map(|r| {

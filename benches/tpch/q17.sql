@@ -1,0 +1,20 @@
+-- TPC-H Q17 with the validation parameters of the TPC-H specification (section 2.4).
+-- Derived from TPC-H under the TPC Fair Use Policy; TPC-H is Copyright Transaction Processing
+-- Performance Council.
+select
+    sum(l_extendedprice) / 7.0 as avg_yearly
+from
+    lineitem,
+    part
+where
+    p_partkey = l_partkey
+    and p_brand = 'Brand#23'
+    and p_container = 'MED BOX'
+    and l_quantity < (
+        select
+            0.2 * avg(l_quantity)
+        from
+            lineitem
+        where
+            l_partkey = p_partkey
+    );
