@@ -351,8 +351,8 @@ fn render_values(array: &ArrayRef, field: &Field) -> PgWireResult<Column> {
                 cache.write(d, out);
             })
         }
-        DataType::Timestamp(unit, tz) if tz.as_deref().is_none_or(is_utc) => {
-            timestamps(array, unit, tz.is_some()).map_or_else(|| generic(array, field), Ok)?
+        DataType::Timestamp(_, tz) if tz.as_deref().is_none_or(is_utc) => {
+            timestamps(array, tz.is_some()).map_or_else(|| generic(array, field), Ok)?
         }
         _ => return generic(array, field),
     })
@@ -364,11 +364,10 @@ fn is_utc(tz: &str) -> bool {
 
 /// `YYYY-MM-DD HH:MM:SS.ffffff`, `+00` after it for timestamptz (sessions run in UTC); None
 /// when a value is outside years 1–9999 (the generic path prints those).
-fn timestamps(array: &ArrayRef, unit: &TimeUnit, utc: bool) -> Option<Column> {
+fn timestamps(array: &ArrayRef, utc: bool) -> Option<Column> {
     let micros = cast(array, &DataType::Timestamp(TimeUnit::Microsecond, None)).ok()?;
     let micros: &PrimitiveArray<TimestampMicrosecondType> = micros.as_primitive();
-    // Nanoseconds are printed to the microsecond, as PostgreSQL stores them.
-    let _ = unit;
+    // Any unit: nanoseconds are printed to the microsecond, as PostgreSQL stores them.
     let mut col = Column::with_capacity(micros.len(), micros.len() * 26);
     col.typed = true;
     let mut dates = DateCache::new();

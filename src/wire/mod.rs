@@ -171,7 +171,6 @@ where
         }),
         CopyFormat::Binary => None,
     };
-    let mut binary = CopyEncoder::new_binary(fields.clone());
     let header = options.header.then(|| {
         let mut line = String::new();
         let delim = options.delimiter.unwrap_or(',');
@@ -204,13 +203,16 @@ where
                 .buffered(2)
                 .flat_map(rows_or_error),
         ),
-        None => Box::pin(batches.flat_map(move |batch| {
-            rows_or_error(
-                batch
-                    .and_then(|b| to_wire(b, &wire))
-                    .and_then(|b| encode_copy_batch(&mut binary, &fields, b)),
-            )
-        })),
+        None => {
+            let mut binary = CopyEncoder::new_binary(fields.clone());
+            Box::pin(batches.flat_map(move |batch| {
+                rows_or_error(
+                    batch
+                        .and_then(|b| to_wire(b, &wire))
+                        .and_then(|b| encode_copy_batch(&mut binary, &fields, b)),
+                )
+            }))
+        }
     };
     futures::stream::iter(header).chain(body)
 }

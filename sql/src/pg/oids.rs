@@ -420,20 +420,27 @@ impl Snapshot {
     /// `information_schema.table_constraints` and `key_column_usage` for the primary keys.
     pub fn information_schema(&self, view: &str, schema: &SchemaRef) -> Result<RecordBatch> {
         let db = ScalarValue::from(self.database.as_str());
+        // The columns both views name a constraint and its table by.
+        let identity = |key: &PrimaryKey| {
+            vec![
+                ("constraint_catalog", db.clone()),
+                ("constraint_schema", ScalarValue::from(key.schema.as_str())),
+                ("constraint_name", ScalarValue::from(key.name())),
+                ("table_catalog", db.clone()),
+                ("table_schema", ScalarValue::from(key.schema.as_str())),
+                ("table_name", ScalarValue::from(key.table.as_str())),
+            ]
+        };
         match view {
             "table_constraints" => rows(schema, &self.keys, |key| {
-                vec![
-                    ("constraint_catalog", db.clone()),
-                    ("constraint_schema", ScalarValue::from(key.schema.as_str())),
-                    ("constraint_name", ScalarValue::from(key.name())),
-                    ("table_catalog", db.clone()),
-                    ("table_schema", ScalarValue::from(key.schema.as_str())),
-                    ("table_name", ScalarValue::from(key.table.as_str())),
+                let mut row = identity(key);
+                row.extend([
                     ("constraint_type", ScalarValue::from("PRIMARY KEY")),
                     ("is_deferrable", ScalarValue::from("NO")),
                     ("initially_deferred", ScalarValue::from("NO")),
                     ("enforced", ScalarValue::from("YES")),
-                ]
+                ]);
+                row
             }),
             "key_column_usage" => {
                 let columns: Vec<(&PrimaryKey, usize)> = self
@@ -442,16 +449,12 @@ impl Snapshot {
                     .flat_map(|k| (0..k.columns.len()).map(move |i| (k, i)))
                     .collect();
                 rows(schema, &columns, |(key, i)| {
-                    vec![
-                        ("constraint_catalog", db.clone()),
-                        ("constraint_schema", ScalarValue::from(key.schema.as_str())),
-                        ("constraint_name", ScalarValue::from(key.name())),
-                        ("table_catalog", db.clone()),
-                        ("table_schema", ScalarValue::from(key.schema.as_str())),
-                        ("table_name", ScalarValue::from(key.table.as_str())),
+                    let mut row = identity(key);
+                    row.extend([
                         ("column_name", ScalarValue::from(key.columns[*i].as_str())),
                         ("ordinal_position", ScalarValue::Int32(Some(*i as i32 + 1))),
-                    ]
+                    ]);
+                    row
                 })
             }
             // Lake tables have no foreign keys or checks.
@@ -494,7 +497,7 @@ fn with_values(batch: &RecordBatch, values: &[(&str, ScalarValue)]) -> Result<Re
 /// columns lake tables have no value for NULL), and OID columns of type `oid`. The crate marks
 /// some as `regclass`/`regtype`, which PostgreSQL's catalogs do not, and clients notice:
 /// asyncpg decodes `pg_attribute.attrelid` as an oid.
-pub(crate) fn nullable(schema: &Schema) -> SchemaRef {
+pub(crate) fn postgres_schema(schema: &Schema) -> SchemaRef {
     const OID_ALIAS_KEY: &str = "pg.oid_alias";
     Arc::new(Schema::new(
         schema

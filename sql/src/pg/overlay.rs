@@ -3,7 +3,7 @@
 //! `pg_constraint.conkey` are arrays, so `unnest` and `= ANY` plan), `pg_settings` with the
 //! settings Strata reports, and the `information_schema` constraint views DataFusion lacks
 //! (Metabase and JDBC read them).
-use super::oids::{nullable, KnownKeys, Snapshot, Sources};
+use super::oids::{postgres_schema, KnownKeys, Snapshot, Sources};
 use async_trait::async_trait;
 use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use datafusion::arrow::compute::concat_batches;
@@ -292,7 +292,7 @@ impl SchemaProvider for PgCatalog {
         };
         match name {
             "pg_settings" => settings_table(schema).map(Some),
-            "pg_index" => snapshot(nullable(&retyped(
+            "pg_index" => snapshot(postgres_schema(&retyped(
                 &schema,
                 &[
                     ("indkey", int2_array()),
@@ -307,7 +307,7 @@ impl SchemaProvider for PgCatalog {
                     ),
                 ],
             ))),
-            "pg_constraint" => snapshot(nullable(&retyped(
+            "pg_constraint" => snapshot(postgres_schema(&retyped(
                 &schema,
                 &[
                     ("conkey", int2_array()),
@@ -330,7 +330,7 @@ impl SchemaProvider for PgCatalog {
                     ),
                 ],
             ))),
-            _ => snapshot(nullable(&schema)),
+            _ => snapshot(postgres_schema(&schema)),
         }
     }
 
