@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! bench_queries --lake DIR [--search-path ZONE.SCHEMA] [--results-dir DIR]
-//!               [--reps N [--out FILE]] QUERY_FILE...
+//!               [--memory-limit BYTES] [--reps N [--out FILE]] QUERY_FILE...
 //! ```
 //!
 //! Each `QUERY_FILE` holds one query (more statements are allowed: all run, in one session, in
@@ -15,8 +15,11 @@
 //!
 //! ```text
 //! > q01
-//! < {"name":"q01","ms":12.345,"rows":4,"batches":1,"bytes":2432,"error":null}
+//! < {"name":"q01","ms":12.345,"rows":4,"batches":1,"bytes":2432,"pool_peak":1048576,"error":null}
 //! ```
+//!
+//! `pool_peak` is the most memory the query's operators reserved at once from the engine's
+//! pool (bounded by `--memory-limit`, beyond which they spill).
 //!
 //! With `--reps N` it runs every query once untimed and then N times, and writes one JSON
 //! object (`{"queries":[{"name":…,"ms":[…],"rows":…,"error":…}]}`) to `--out` or stdout.
@@ -41,6 +44,7 @@ struct Query {
 
 struct Run {
     ms: f64,
+    pool_peak: usize,
     rows: usize,
     batches: usize,
     bytes: usize,
@@ -50,6 +54,7 @@ struct Run {
 /// given, writes the last result set there as CSV (so `SET …; SELECT …; RESET …` saves the
 /// SELECT's rows).
 async fn run(session: &Session, sql: &str, save: Option<&Path>) -> Result<Run, String> {
+    session.reset_memory_peak();
     let start = Instant::now();
     let stmts = session.parse(sql).map_err(|e| e.to_string())?;
     let (mut rows, mut batches, mut bytes) = (0, 0, 0);
@@ -85,6 +90,7 @@ async fn run(session: &Session, sql: &str, save: Option<&Path>) -> Result<Run, S
     }
     Ok(Run {
         ms: start.elapsed().as_secs_f64() * 1000.0,
+        pool_peak: session.memory().map_or(0, |m| m.peak),
         rows,
         batches,
         bytes,
@@ -113,15 +119,16 @@ fn json_str(s: &str) -> String {
 fn answer(name: &str, result: &Result<Run, String>) -> String {
     match result {
         Ok(r) => format!(
-            "{{\"name\":{},\"ms\":{:.3},\"rows\":{},\"batches\":{},\"bytes\":{},\"error\":null}}",
+            "{{\"name\":{},\"ms\":{:.3},\"rows\":{},\"batches\":{},\"bytes\":{},\"pool_peak\":{},\"error\":null}}",
             json_str(name),
             r.ms,
             r.rows,
             r.batches,
-            r.bytes
+            r.bytes,
+            r.pool_peak
         ),
         Err(e) => format!(
-            "{{\"name\":{},\"ms\":null,\"rows\":null,\"batches\":null,\"bytes\":null,\"error\":{}}}",
+            "{{\"name\":{},\"ms\":null,\"rows\":null,\"batches\":null,\"bytes\":null,\"pool_peak\":null,\"error\":{}}}",
             json_str(name),
             json_str(e)
         ),
@@ -131,9 +138,10 @@ fn answer(name: &str, result: &Result<Run, String>) -> String {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let usage = "usage: bench_queries --lake DIR [--search-path ZONE.SCHEMA] [--results-dir DIR] \
-                 [--reps N [--out FILE]] QUERY_FILE...";
+                 [--memory-limit BYTES] [--reps N [--out FILE]] QUERY_FILE...";
     let (mut lake, mut search_path, mut results_dir, mut reps, mut out) =
         (None, None, None, None, None);
+    let mut memory_limit = None;
     let mut files = vec![];
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -143,6 +151,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--search-path" => search_path = Some(value()?),
             "--results-dir" => results_dir = Some(PathBuf::from(value()?)),
             "--reps" => reps = Some(value()?.parse::<usize>()?),
+            "--memory-limit" => memory_limit = Some(value()?.parse::<usize>()?),
             "--out" => out = Some(PathBuf::from(value()?)),
             "-h" | "--help" => {
                 println!("{usage}");
@@ -170,7 +179,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let lake = Lake::open(&lake).await?;
-    let session = Session::new(lake, SessionOptions::default()).await?;
+    let options = SessionOptions {
+        memory_limit,
+        ..SessionOptions::default()
+    };
+    let session = Session::new(lake, options).await?;
     if let Some(path) = &search_path {
         run(&session, &format!("SET search_path = '{path}'"), None).await?;
     }

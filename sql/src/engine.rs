@@ -1,9 +1,9 @@
 //! The engine: what every session over one lake shares — the lake and a `SessionState`
 //! template built once, from which each session (REPL, library caller, server connection) is cloned.
+use crate::memory::PeakPool;
 use crate::session::Session;
 use crate::travel::{AsOfFunction, AS_OF_FUNCTION};
 use crate::Result;
-use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -37,12 +37,11 @@ impl Engine {
             .with_default_catalog_and_schema("enhanced", "public");
         config.options_mut().sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
         let mut config = StrataOptions::register(config);
-        let mut runtime = RuntimeEnvBuilder::new();
         if let Some(limit) = memory_limit {
             config.options_mut().execution.sort_spill_reservation_bytes =
                 spill_reservation(limit, config.target_partitions());
-            runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
         }
+        let runtime = RuntimeEnvBuilder::new().with_memory_pool(Arc::new(PeakPool::new(memory_limit)));
         let state = SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(runtime.build_arc()?)

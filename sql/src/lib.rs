@@ -3,6 +3,7 @@
 
 mod dialect;
 mod engine;
+mod memory;
 pub mod pg;
 mod session;
 mod settings;
@@ -12,6 +13,7 @@ mod travel;
 
 pub use dialect::StrataDialect;
 pub use engine::Engine;
+pub use memory::MemoryUse;
 pub use session::{Described, Output, ScanProgress, Session, SessionOptions, Statement};
 pub use strata_catalog::{Lake, ZONES};
 

@@ -224,6 +224,21 @@ impl Session {
         &self.lake
     }
 
+    /// Memory reserved by the queries of this session's engine (all its sessions share one
+    /// pool), with the peak; None when the context was given a pool of another kind.
+    pub fn memory(&self) -> Option<crate::MemoryUse> {
+        let pool = &self.ctx.runtime_env().memory_pool;
+        pool.downcast_ref::<crate::memory::PeakPool>().map(|p| p.usage())
+    }
+
+    /// Starts the peak of [`Session::memory`] again from what is reserved now.
+    pub fn reset_memory_peak(&self) {
+        let pool = &self.ctx.runtime_env().memory_pool;
+        if let Some(p) = pool.downcast_ref::<crate::memory::PeakPool>() {
+            p.reset_peak();
+        }
+    }
+
     /// Splits SQL text into statements and parses each.
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
         let pieces = split_statements(sql).map_err(SqlError::Syntax)?;

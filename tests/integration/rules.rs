@@ -35,12 +35,12 @@ async fn key_filter_runs_below_the_dedup_and_non_key_filter_above() {
     let s = lake.session().await;
     let plan = physical_plan(&s, "SELECT * FROM raw.crm.c WHERE id = 1").await;
     assert!(
-        line_of(&plan, "id@0 = 1") > line_of(&plan, "WindowAggExec"),
-        "key filter must be pushed below the window:\n{plan}"
+        line_of(&plan, "id@0 = 1") > line_of(&plan, "NewestPerKeyExec"),
+        "key filter must be pushed below the dedup:\n{plan}"
     );
     let plan = physical_plan(&s, "SELECT * FROM raw.crm.c WHERE status = 'active'").await;
     assert!(
-        line_of(&plan, "status@1 = active") < line_of(&plan, "WindowAggExec"),
+        line_of(&plan, "status@1 = active") < line_of(&plan, "NewestPerKeyExec"),
         "non-key filter must stay above:\n{plan}"
     );
     assert_eq!(
@@ -60,7 +60,7 @@ async fn ingestion_lower_bound_is_pushed_down_and_upper_bound_applies_after() {
     let lower = "SELECT id FROM raw.crm.c WHERE _ingested_at >= TIMESTAMP '2026-01-02T00:00:00Z' ORDER BY id";
     let plan = physical_plan(&s, lower).await;
     assert!(
-        line_of(&plan, "_ingested_at@2 >=") > line_of(&plan, "WindowAggExec"),
+        line_of(&plan, "_ingested_at@2 >=") > line_of(&plan, "NewestPerKeyExec"),
         "{plan}"
     );
     // Lower bounds also prune files: day 1 is not opened.
@@ -73,7 +73,7 @@ async fn ingestion_lower_bound_is_pushed_down_and_upper_bound_applies_after() {
     let upper = "SELECT id FROM raw.crm.c WHERE _ingested_at <= TIMESTAMP '2026-01-01T00:00:00Z'";
     let plan = physical_plan(&s, upper).await;
     assert!(
-        line_of(&plan, "_ingested_at@2 <=") < line_of(&plan, "WindowAggExec"),
+        line_of(&plan, "_ingested_at@2 <=") < line_of(&plan, "NewestPerKeyExec"),
         "{plan}"
     );
     assert!(rows(&s, upper).await.is_empty());

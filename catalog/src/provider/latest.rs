@@ -1,22 +1,25 @@
 //! The latest view of a keyed table: the newest row per key, keys whose newest row is a
-//! tombstone left out. Expressed as a logical plan over the history scan so DataFusion
-//! optimises and (later) distributes it like any other plan.
+//! tombstone left out. The rows to choose from are a logical plan over the history scan (so
+//! filters and projections are pushed into it); the choice is [`NewestPerKeyExec`].
 use super::history::{ingest_comparison, HistoryTable};
 use crate::resolve::ResolvedTable;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::catalog::Session;
-use datafusion::common::{Column, Result};
+use super::newest::NewestPerKeyExec;
+use datafusion::arrow::compute::SortOptions;
+use datafusion::common::{plan_err, Column, DFSchema, Result};
 use datafusion::datasource::{provider_as_source, TableProvider, TableType};
-use datafusion::functions_window::expr_fn::row_number;
 use datafusion::logical_expr::{
-    Expr, ExprFunctionExt, LogicalPlanBuilder, Operator, SortExpr, TableProviderFilterPushDown,
+    Expr, LogicalPlanBuilder, Operator, SortExpr, TableProviderFilterPushDown,
 };
+use datafusion::physical_expr::expressions::Column as PhysicalColumn;
+use datafusion::physical_expr::{LexOrdering, PhysicalExpr, PhysicalSortExpr};
+use datafusion::physical_plan::filter::FilterExec;
+use datafusion::physical_plan::projection::{ProjectionExec, ProjectionExpr};
 use datafusion::physical_plan::ExecutionPlan;
-use datafusion::prelude::{col, lit};
+use datafusion::prelude::col;
 use std::sync::Arc;
-
-const RN: &str = "__strata_rn";
 
 /// Newest row per key at the as-of bound.
 #[derive(Debug)]
@@ -113,32 +116,71 @@ impl TableProvider for LatestTable {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let t = self.table();
+        let wanted: Vec<usize> = projection
+            .cloned()
+            .unwrap_or_else(|| (0..t.schema.fields().len()).collect());
+        // The history rows to choose from, with only the columns the choice, the tombstone
+        // test and the caller need (the optimiser then reads no others).
+        let order = newest_first(t);
+        let mut needed: Vec<Column> = t.key.iter().map(Column::from_name).collect();
+        needed.extend(order.iter().flat_map(|s| s.expr.column_refs().into_iter().cloned()));
+        if let Some(tombstone) = &t.deleted_when {
+            needed.extend(tombstone.column_refs().into_iter().cloned());
+        }
+        needed.extend(wanted.iter().map(|&i| Column::from_name(t.schema.field(i).name())));
         let source = provider_as_source(self.history.clone() as Arc<dyn TableProvider>);
         let mut b = LogicalPlanBuilder::scan(t.name.table.as_str(), source, None)?;
         if let Some(f) = filters.iter().cloned().reduce(Expr::and) {
             b = b.filter(f)?;
         }
-        let rn = row_number()
-            .partition_by(t.key.iter().map(|k| col(Column::from_name(k))).collect())
-            .order_by(newest_first(t))
-            .build()?
-            .alias(RN);
-        b = b.window(vec![rn])?.filter(col(RN).eq(lit(1u64)))?;
+        let columns: Vec<Expr> = t
+            .schema
+            .fields()
+            .iter()
+            .filter(|f| needed.iter().any(|c| c.name == *f.name()))
+            .map(|f| col(Column::from_name(f.name())))
+            .collect();
+        let history = state.create_physical_plan(&b.project(columns)?.build()?).await?;
+
+        let schema = history.schema();
+        let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
+        let key = t
+            .key
+            .iter()
+            .map(|k| Ok(Arc::new(PhysicalColumn::new_with_schema(k, &schema)?) as _))
+            .collect::<Result<Vec<Arc<dyn PhysicalExpr>>>>()?;
+        let order = order
+            .iter()
+            .map(|s| {
+                let expr = state.create_physical_expr(s.expr.clone(), &df_schema)?;
+                Ok(PhysicalSortExpr::new(
+                    expr,
+                    SortOptions {
+                        descending: !s.asc,
+                        nulls_first: s.nulls_first,
+                    },
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let Some(order) = LexOrdering::new(order) else {
+            return plan_err!("{}: no ingestion order", t.name);
+        };
+        let mut plan: Arc<dyn ExecutionPlan> =
+            Arc::new(NewestPerKeyExec::try_new(history, key, order)?);
         if let Some(tombstone) = &t.deleted_when {
-            b = b.filter(tombstone.clone().is_not_true())?;
+            let live = state.create_physical_expr(tombstone.clone().is_not_true(), &df_schema)?;
+            plan = Arc::new(FilterExec::try_new(live, plan)?);
         }
-        let wanted: Vec<usize> = projection
-            .cloned()
-            .unwrap_or_else(|| (0..t.schema.fields().len()).collect());
-        b = b.project(
-            wanted
-                .iter()
-                .map(|&i| col(Column::from_name(t.schema.field(i).name()))),
-        )?;
-        if let Some(n) = limit {
-            b = b.limit(0, Some(n))?;
-        }
-        let plan = b.build()?;
-        state.create_physical_plan(&plan).await
+        let exprs = wanted
+            .iter()
+            .map(|&i| {
+                let name = t.schema.field(i).name();
+                let c = PhysicalColumn::new_with_schema(name, &schema)?;
+                Ok(ProjectionExpr::new(Arc::new(c), name.clone()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // `limit` is a hint: DataFusion keeps its own limit above this scan.
+        let _ = limit;
+        Ok(Arc::new(ProjectionExec::try_new(exprs, plan)?))
     }
 }

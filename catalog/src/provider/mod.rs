@@ -2,8 +2,10 @@
 //! newest-snapshot views.
 mod history;
 mod latest;
+mod newest;
 mod snapshot;
 
 pub use history::HistoryTable;
 pub use latest::LatestTable;
+pub use newest::NewestPerKeyExec;
 pub use snapshot::SnapshotTable;

@@ -25,7 +25,6 @@ use crate::engine::Engine;
 use crate::session::Session;
 use crate::{Result, SqlError};
 use datafusion::catalog::{CatalogProviderList, MemorySchemaProvider, SchemaProvider};
-use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::prelude::SessionContext;
@@ -206,7 +205,7 @@ impl PgEngine {
             .with_session_id(format!("strata-pg-{}", next_id()));
         if let Some(limit) = opts.memory_limit {
             let runtime = RuntimeEnvBuilder::from_runtime_env(self.template.runtime_env())
-                .with_memory_pool(Arc::new(FairSpillPool::new(limit)))
+                .with_memory_pool(Arc::new(crate::memory::PeakPool::new(Some(limit))))
                 .build_arc()?;
             builder = builder.with_runtime_env(runtime);
         }

@@ -1,0 +1,718 @@
+//! `NewestPerKeyExec`: the newest row of each key, chosen with a hash table instead of a sort.
+//!
+//! Why an operator of our own: `ROW_NUMBER() OVER (PARTITION BY key ORDER BY …) = 1` sorts the
+//! whole history and then pays DataFusion's window machinery per partition, which with one or a
+//! few rows per key costs microseconds a row (`benches/README.md` has the profile). Here each
+//! input row costs a hash lookup and, usually, one integer comparison of ingestion times.
+//!
+//! How it stays within memory: only the batches that still hold a winning row are kept, and they
+//! are compacted into one batch of winners whenever at least half of the kept rows have lost.
+//! When the memory pool refuses to grow, the winners so far and the rest of the input go through
+//! DataFusion's sort (which spills to disk) and the first row of each key in sorted order is
+//! kept. Both paths pick the same row: the first in `order`.
+use datafusion::arrow::array::{
+    make_comparator, Array, ArrayRef, AsArray, BooleanArray, DynComparator, RecordBatch,
+};
+use datafusion::arrow::buffer::BooleanBuffer;
+use datafusion::arrow::compute::kernels::cmp::distinct;
+use datafusion::arrow::compute::{cast, filter_record_batch, interleave_record_batch};
+use datafusion::arrow::datatypes::{DataType, Int64Type, SchemaRef};
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{internal_err, Result};
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::{
+    EquivalenceProperties, LexOrdering, PhysicalExpr, PhysicalSortExpr,
+};
+use datafusion::physical_plan::aggregates::group_values::{new_group_values, GroupValues};
+use datafusion::physical_plan::aggregates::order::GroupOrdering;
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::metrics::{
+    BaselineMetrics, Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
+};
+use datafusion::physical_plan::sorts::sort::SortExec;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, ExecutionPlanProperties,
+    PlanProperties,
+};
+use futures::{StreamExt, TryStreamExt};
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+/// Keeps, per distinct value of `key`, the row that sorts first by `order`.
+///
+/// `order[0]` is the ingestion time. When it is an integer or timestamp sorted descending with
+/// NULLs last (what the latest view uses) it is compared as an `i64` and the other columns are
+/// consulted only on a tie; any other order is compared column by column.
+#[derive(Debug)]
+pub struct NewestPerKeyExec {
+    input: Arc<dyn ExecutionPlan>,
+    key: Vec<Arc<dyn PhysicalExpr>>,
+    order: LexOrdering,
+    properties: Arc<PlanProperties>,
+    metrics: ExecutionPlanMetricsSet,
+}
+
+impl NewestPerKeyExec {
+    pub fn try_new(
+        input: Arc<dyn ExecutionPlan>,
+        key: Vec<Arc<dyn PhysicalExpr>>,
+        order: LexOrdering,
+    ) -> Result<Self> {
+        if key.is_empty() {
+            return internal_err!("NewestPerKeyExec needs at least one key column");
+        }
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(input.schema()),
+            input.output_partitioning().clone(),
+            EmissionType::Final,
+            Boundedness::Bounded,
+        );
+        Ok(NewestPerKeyExec {
+            input,
+            key,
+            order,
+            properties: Arc::new(properties),
+            metrics: ExecutionPlanMetricsSet::new(),
+        })
+    }
+}
+
+impl DisplayAs for NewestPerKeyExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        let key: Vec<String> = self.key.iter().map(|k| k.to_string()).collect();
+        write!(f, "NewestPerKeyExec: key=[{}], order=[{}]", key.join(", "), self.order)
+    }
+}
+
+impl ExecutionPlan for NewestPerKeyExec {
+    fn name(&self) -> &str {
+        "NewestPerKeyExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    /// All rows of a key must meet in one partition.
+    fn required_input_distribution(&self) -> Vec<Distribution> {
+        vec![Distribution::KeyPartitioned(self.key.clone())]
+    }
+
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        vec![true]
+    }
+
+    fn apply_expressions(
+        &self,
+        f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        for e in self.key.iter().chain(self.order.iter().map(|s| &s.expr)) {
+            if f(e)? == TreeNodeRecursion::Stop {
+                return Ok(TreeNodeRecursion::Stop);
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if children.len() != 1 {
+            return internal_err!("NewestPerKeyExec takes one child");
+        }
+        Ok(Arc::new(NewestPerKeyExec::try_new(
+            children.swap_remove(0),
+            self.key.clone(),
+            self.order.clone(),
+        )?))
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let input = self.input.execute(partition, context.clone())?;
+        let schema = self.schema();
+        let reservation = MemoryConsumer::new(format!("NewestPerKeyExec[{partition}]"))
+            .with_can_spill(true)
+            .register(context.memory_pool());
+        let run = Run {
+            schema: schema.clone(),
+            key: self.key.clone(),
+            order: self.order.clone(),
+            context,
+            baseline: BaselineMetrics::new(&self.metrics, partition),
+            spilled: MetricBuilder::new(&self.metrics).counter("sort_fallbacks", partition),
+            sort_spills: [
+                MetricBuilder::new(&self.metrics).spill_count(partition),
+                MetricBuilder::new(&self.metrics).spilled_bytes(partition),
+                MetricBuilder::new(&self.metrics).spilled_rows(partition),
+            ],
+        };
+        let out = futures::stream::once(run.go(input, reservation)).try_flatten();
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, out)))
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
+    }
+}
+
+/// What one partition's execution needs.
+struct Run {
+    schema: SchemaRef,
+    key: Vec<Arc<dyn PhysicalExpr>>,
+    order: LexOrdering,
+    context: Arc<TaskContext>,
+    baseline: BaselineMetrics,
+    spilled: Count,
+    /// The fallback sort's spill count, bytes and rows, so `EXPLAIN ANALYZE` shows them here.
+    sort_spills: [Count; 3],
+}
+
+impl Run {
+    /// Consumes the input; returns the stream of winners.
+    async fn go(
+        self,
+        mut input: SendableRecordBatchStream,
+        reservation: MemoryReservation,
+    ) -> Result<SendableRecordBatchStream> {
+        let batch_size = self.context.session_config().batch_size();
+        let mut w = Winners::new(&self)?;
+        while let Some(batch) = input.next().await {
+            let batch = batch?;
+            let _timer = self.baseline.elapsed_compute().timer();
+            w.push(batch)?;
+            if w.kept_rows >= 2 * w.slots.len() + batch_size {
+                w.compact()?;
+            }
+            if reservation.try_resize(w.memory()).is_err() {
+                w.compact()?;
+                if reservation.try_resize(w.memory()).is_err() {
+                    drop(_timer);
+                    self.spilled.add(1);
+                    let winners = w.into_batches(batch_size)?;
+                    // Unregistered, not just emptied: a fair pool divides among registered
+                    // spilling consumers, and the sort needs this one's share.
+                    drop(reservation);
+                    return self.sort_fallback(winners, input);
+                }
+            }
+        }
+        let _timer = self.baseline.elapsed_compute().timer();
+        let batches = w.into_batches(batch_size)?;
+        let baseline = self.baseline.clone();
+        let out = futures::stream::iter(batches.into_iter().map(Ok)).inspect_ok(move |b| {
+            baseline.record_output(b.num_rows());
+        });
+        // The reservation lives until the output has been sent.
+        let out = out.chain(futures::stream::poll_fn(move |_| {
+            reservation.free();
+            std::task::Poll::Ready(None)
+        }));
+        Ok(Box::pin(RecordBatchStreamAdapter::new(self.schema, out)))
+    }
+
+    /// Sorts the winners so far and the rest of the input by key then `order` (DataFusion's
+    /// sort, which spills), and keeps each key's first row.
+    fn sort_fallback(
+        self,
+        winners: Vec<RecordBatch>,
+        rest: SendableRecordBatchStream,
+    ) -> Result<SendableRecordBatchStream> {
+        let first = futures::stream::iter(winners.into_iter().map(Ok));
+        let all: SendableRecordBatchStream = Box::pin(RecordBatchStreamAdapter::new(
+            self.schema.clone(),
+            first.chain(rest),
+        ));
+        let mut by_key: Vec<PhysicalSortExpr> = self
+            .key
+            .iter()
+            .map(|k| PhysicalSortExpr::new_default(k.clone()))
+            .collect();
+        by_key.extend(self.order.iter().cloned());
+        let Some(ordering) = LexOrdering::new(by_key) else {
+            return internal_err!("NewestPerKeyExec: empty sort order");
+        };
+        let source = Arc::new(StreamingTableExec::try_new(
+            self.schema.clone(),
+            vec![Arc::new(OneShot::new(all))],
+            None,
+            vec![],
+            false,
+            None,
+        )?);
+        let sort = Arc::new(SortExec::new(ordering, source));
+        let sorted = sort.execute(0, self.context.clone())?;
+        let key = self.key.clone();
+        let mut previous: Option<Vec<ArrayRef>> = None;
+        let baseline = self.baseline.clone();
+        let out = sorted.map(move |batch| {
+            let batch = batch?;
+            let kept = first_of_each_key(&batch, &key, &mut previous)?;
+            baseline.record_output(kept.num_rows());
+            Ok(kept)
+        });
+        let counts = self.sort_spills;
+        let out = out.chain(futures::stream::poll_fn(move |_| {
+            if let Some(m) = sort.metrics() {
+                let found = [m.spill_count(), m.spilled_bytes(), m.spilled_rows()];
+                for (count, n) in counts.iter().zip(found) {
+                    count.add(n.unwrap_or(0));
+                }
+            }
+            std::task::Poll::Ready(None)
+        }));
+        Ok(Box::pin(RecordBatchStreamAdapter::new(self.schema, out)))
+    }
+}
+
+/// The rows of a batch sorted by key whose key differs from the row before (across batches).
+fn first_of_each_key(
+    batch: &RecordBatch,
+    key: &[Arc<dyn PhysicalExpr>],
+    previous: &mut Option<Vec<ArrayRef>>,
+) -> Result<RecordBatch> {
+    let n = batch.num_rows();
+    if n == 0 {
+        return Ok(batch.clone());
+    }
+    let cols: Vec<ArrayRef> = key
+        .iter()
+        .map(|k| k.evaluate(batch)?.into_array(n))
+        .collect::<Result<_>>()?;
+    // new[i] = key(i) is distinct from key(i - 1); new[0] compares with the previous batch.
+    let mut new = BooleanBuffer::new_unset(n);
+    for (c, col) in cols.iter().enumerate() {
+        let head = match previous {
+            None => true,
+            Some(p) => distinct(&p[c], &col.slice(0, 1))?.value(0),
+        };
+        let rest = distinct(&col.slice(1, n - 1), &col.slice(0, n - 1))?;
+        let mut this = BooleanBuffer::collect_bool(n, |i| {
+            if i == 0 {
+                head
+            } else {
+                rest.value(i - 1)
+            }
+        });
+        this = &this | &new;
+        new = this;
+    }
+    *previous = Some(cols.iter().map(|c| c.slice(n - 1, 1)).collect());
+    Ok(filter_record_batch(batch, &BooleanArray::new(new, None))?)
+}
+
+/// A partition stream handed out once, so a `SortExec` can read an existing stream.
+struct OneShot {
+    schema: SchemaRef,
+    stream: Mutex<Option<SendableRecordBatchStream>>,
+}
+
+impl OneShot {
+    fn new(stream: SendableRecordBatchStream) -> Self {
+        OneShot {
+            schema: stream.schema(),
+            stream: Mutex::new(Some(stream)),
+        }
+    }
+}
+
+impl fmt::Debug for OneShot {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("OneShot")
+    }
+}
+
+impl PartitionStream for OneShot {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let taken = self.stream.lock().ok().and_then(|mut s| s.take());
+        taken.unwrap_or_else(|| {
+            Box::pin(RecordBatchStreamAdapter::new(
+                self.schema.clone(),
+                futures::stream::empty(),
+            ))
+        })
+    }
+}
+
+/// Where a key's current winner lives, and its ingestion time as an integer.
+#[derive(Clone, Copy)]
+struct Slot {
+    batch: u32,
+    row: u32,
+    first: i64,
+}
+
+/// A batch that still holds winners, with its `order` columns evaluated.
+struct Kept {
+    batch: RecordBatch,
+    order: Vec<ArrayRef>,
+}
+
+/// The winners so far of one partition.
+struct Winners<'a> {
+    run: &'a Run,
+    groups: Box<dyn GroupValues>,
+    group_ids: Vec<usize>,
+    slots: Vec<Slot>,
+    kept: Vec<Kept>,
+    kept_rows: usize,
+    kept_bytes: usize,
+    /// `order[0]` compared as an `i64`, larger first, NULL smallest.
+    fast: bool,
+    /// Comparators of the `order` columns between two kept batches, made on the first tie.
+    tie_breakers: HashMap<(u32, u32), Vec<DynComparator>>,
+}
+
+impl<'a> Winners<'a> {
+    fn new(run: &'a Run) -> Result<Self> {
+        let key_fields: Vec<_> = run
+            .key
+            .iter()
+            .map(|k| k.return_field(&run.schema))
+            .collect::<Result<_>>()?;
+        let key_schema = Arc::new(datafusion::arrow::datatypes::Schema::new(key_fields));
+        let first = &run.order[0];
+        let fast = first.options.descending
+            && !first.options.nulls_first
+            && matches!(
+                first.expr.data_type(&run.schema)?,
+                DataType::Int64 | DataType::Timestamp(_, _) | DataType::Date64
+            );
+        Ok(Winners {
+            run,
+            groups: new_group_values(key_schema, &GroupOrdering::None)?,
+            group_ids: vec![],
+            slots: vec![],
+            kept: vec![],
+            kept_rows: 0,
+            kept_bytes: 0,
+            fast,
+            tie_breakers: HashMap::new(),
+        })
+    }
+
+    fn memory(&self) -> usize {
+        self.kept_bytes + self.slots.capacity() * size_of::<Slot>() + self.groups.size()
+    }
+
+    fn evaluate_order(&self, batch: &RecordBatch) -> Result<Vec<ArrayRef>> {
+        self.run
+            .order
+            .iter()
+            .map(|s| s.expr.evaluate(batch)?.into_array(batch.num_rows()))
+            .collect()
+    }
+
+    fn push(&mut self, batch: RecordBatch) -> Result<()> {
+        let n = batch.num_rows();
+        if n == 0 {
+            return Ok(());
+        }
+        let keys: Vec<ArrayRef> = self
+            .run
+            .key
+            .iter()
+            .map(|k| k.evaluate(&batch)?.into_array(n))
+            .collect::<Result<_>>()?;
+        self.groups.intern(&keys, &mut self.group_ids)?;
+        let order = self.evaluate_order(&batch)?;
+        let firsts = self.firsts(&order[0])?;
+        let b = self.kept.len() as u32;
+        self.kept_bytes += batch.get_array_memory_size();
+        self.kept_rows += n;
+        self.kept.push(Kept { batch, order });
+        let group_ids = std::mem::take(&mut self.group_ids);
+        for (row, &g) in group_ids.iter().enumerate() {
+            let first = firsts.as_ref().map_or(0, |f| f[row]);
+            let candidate = Slot {
+                batch: b,
+                row: row as u32,
+                first,
+            };
+            if g == self.slots.len() {
+                self.slots.push(candidate);
+                continue;
+            }
+            let current = self.slots[g];
+            let wins = match first.cmp(&current.first) {
+                Ordering::Greater => true,
+                Ordering::Less => false,
+                Ordering::Equal => self.compare(candidate, current)? == Ordering::Less,
+            };
+            if wins {
+                self.slots[g] = candidate;
+            }
+        }
+        self.group_ids = group_ids;
+        Ok(())
+    }
+
+    /// `order[0]` as integers for the fast comparison (NULL as the smallest), or None when
+    /// every comparison goes through the comparators.
+    fn firsts(&self, first: &ArrayRef) -> Result<Option<Vec<i64>>> {
+        if !self.fast {
+            return Ok(None);
+        }
+        let ints = cast(first, &DataType::Int64)?;
+        let ints = ints.as_primitive::<Int64Type>();
+        Ok(Some(
+            (0..ints.len())
+                .map(|i| if ints.is_null(i) { i64::MIN } else { ints.value(i) })
+                .collect(),
+        ))
+    }
+
+    /// Compares two kept rows by `order`: Less means `a` comes first, i.e. is newer.
+    fn compare(&mut self, a: Slot, b: Slot) -> Result<Ordering> {
+        let comparators = match self.tie_breakers.entry((a.batch, b.batch)) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let (left, right) = (&self.kept[a.batch as usize], &self.kept[b.batch as usize]);
+                let made = self
+                    .run
+                    .order
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| make_comparator(&left.order[i], &right.order[i], s.options))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                e.insert(made)
+            }
+        };
+        for c in comparators.iter() {
+            match c(a.row as usize, b.row as usize) {
+                Ordering::Equal => continue,
+                o => return Ok(o),
+            }
+        }
+        Ok(Ordering::Equal)
+    }
+
+    /// Replaces the kept batches with one batch of the winners, in group order.
+    fn compact(&mut self) -> Result<()> {
+        let Some(batch) = self.winners_batch()? else {
+            return Ok(());
+        };
+        let order = self.evaluate_order(&batch)?;
+        for (g, s) in self.slots.iter_mut().enumerate() {
+            s.batch = 0;
+            s.row = g as u32;
+        }
+        self.kept_bytes = batch.get_array_memory_size();
+        self.kept_rows = batch.num_rows();
+        self.kept = vec![Kept { batch, order }];
+        self.tie_breakers.clear();
+        Ok(())
+    }
+
+    /// The winners in group order, as one batch.
+    fn winners_batch(&self) -> Result<Option<RecordBatch>> {
+        Ok(self.winners_batches(usize::MAX)?.pop())
+    }
+
+    /// The winners in group order, in batches of at most `size` rows that own their buffers
+    /// (a slice of one large batch would be charged the whole batch by the operators after).
+    fn winners_batches(&self, size: usize) -> Result<Vec<RecordBatch>> {
+        if let [only] = self.kept.as_slice() {
+            let in_place = only.batch.num_rows() == self.slots.len()
+                && self.slots.iter().enumerate().all(|(g, s)| s.row as usize == g);
+            if in_place && self.slots.len() <= size {
+                return Ok(vec![only.batch.clone()]);
+            }
+        }
+        let batches: Vec<&RecordBatch> = self.kept.iter().map(|k| &k.batch).collect();
+        self.slots
+            .chunks(size.max(1))
+            .map(|chunk| {
+                let rows: Vec<(usize, usize)> = chunk
+                    .iter()
+                    .map(|s| (s.batch as usize, s.row as usize))
+                    .collect();
+                Ok(interleave_record_batch(&batches, &rows)?)
+            })
+            .collect()
+    }
+
+    fn into_batches(self, size: usize) -> Result<Vec<RecordBatch>> {
+        self.winners_batches(size)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Float64Array, Int64Array, StringArray, TimestampMicrosecondArray};
+    use datafusion::arrow::datatypes::{Field, Schema, TimeUnit};
+    use datafusion::arrow::util::pretty::pretty_format_batches;
+    use datafusion::datasource::memory::MemorySourceConfig;
+    use datafusion::execution::memory_pool::FairSpillPool;
+    use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+    use datafusion::physical_expr::expressions::col;
+    use datafusion::physical_plan::repartition::RepartitionExec;
+    use datafusion::physical_plan::{collect, Partitioning};
+    use datafusion::prelude::{SessionConfig, SessionContext};
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("ts", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), true),
+            Field::new("s", DataType::Utf8, true),
+            Field::new("v", DataType::Float64, true),
+        ]))
+    }
+
+    /// `batches` batches of `rows` rows over `keys` keys, with ties at every level of the order
+    /// (few distinct times, statuses and values) and NULLs in every column.
+    fn history(batches: usize, rows: usize, keys: u64, seed: u64) -> Vec<RecordBatch> {
+        let mut x = seed | 1;
+        let mut next = move |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        (0..batches)
+            .map(|_| {
+                let mut id = Vec::new();
+                let mut ts = Vec::new();
+                let mut s = Vec::new();
+                let mut v = Vec::new();
+                for _ in 0..rows {
+                    id.push((next(50) != 0).then(|| next(keys) as i64));
+                    ts.push((next(10) != 0).then(|| next(4) as i64 * 1_000_000));
+                    s.push((next(8) != 0).then(|| ["a", "b", "c"][next(3) as usize]));
+                    v.push((next(8) != 0).then(|| next(3) as f64));
+                }
+                RecordBatch::try_new(
+                    schema(),
+                    vec![
+                        Arc::new(Int64Array::from(id)),
+                        Arc::new(TimestampMicrosecondArray::from(ts).with_timezone("UTC")),
+                        Arc::new(StringArray::from(s)),
+                        Arc::new(Float64Array::from(v)),
+                    ],
+                )
+                .unwrap()
+            })
+            .collect()
+    }
+
+    fn newest_first(schema: &SchemaRef) -> LexOrdering {
+        let desc = datafusion::arrow::compute::SortOptions {
+            descending: true,
+            nulls_first: false,
+        };
+        LexOrdering::new(
+            ["ts", "s", "v"].map(|c| PhysicalSortExpr::new(col(c, schema).unwrap(), desc)),
+        )
+        .unwrap()
+    }
+
+    /// The reference: the window plan the latest view used before this operator.
+    async fn by_window(batches: &[RecordBatch]) -> String {
+        let ctx = SessionContext::new();
+        ctx.register_batch("h", datafusion::arrow::compute::concat_batches(&schema(), batches).unwrap())
+            .unwrap();
+        let sql = "SELECT id, ts, s, v FROM (SELECT *, row_number() OVER (PARTITION BY id \
+                   ORDER BY ts DESC NULLS LAST, s DESC NULLS LAST, v DESC NULLS LAST) AS rn FROM h) \
+                   WHERE rn = 1 ORDER BY id NULLS FIRST";
+        let out = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        pretty_format_batches(&out).unwrap().to_string()
+    }
+
+    /// The operator over `partitions` hash partitions, under an optional memory limit; also
+    /// returns how many partitions fell back to the sort.
+    async fn by_exec(
+        batches: Vec<RecordBatch>,
+        partitions: usize,
+        limit: Option<usize>,
+    ) -> (String, usize) {
+        let schema = schema();
+        let source = MemorySourceConfig::try_new_exec(&[batches], schema.clone(), None).unwrap();
+        let key = vec![col("id", &schema).unwrap()];
+        let input = Arc::new(
+            RepartitionExec::try_new(source, Partitioning::Hash(key.clone(), partitions)).unwrap(),
+        );
+        let exec = Arc::new(NewestPerKeyExec::try_new(input, key, newest_first(&schema)).unwrap());
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(l) = limit {
+            runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(l)));
+        }
+        let ctx = SessionContext::new_with_config_rt(
+            SessionConfig::new()
+                .with_batch_size(64)
+                .with_sort_spill_reservation_bytes(16 * 1024),
+            runtime.build_arc().unwrap(),
+        );
+        let out = collect(exec.clone(), ctx.task_ctx()).await.unwrap();
+        let fallbacks = exec
+            .metrics()
+            .and_then(|m| m.sum_by_name("sort_fallbacks"))
+            .map_or(0, |v| v.as_usize());
+        // Same row order as the reference.
+        let sorted = ctx.read_batches(out).unwrap().sort(vec![
+            datafusion::prelude::col("id").sort(true, true),
+        ]);
+        let out = sorted.unwrap().collect().await.unwrap();
+        (pretty_format_batches(&out).unwrap().to_string(), fallbacks)
+    }
+
+    #[tokio::test]
+    async fn picks_the_same_row_as_the_window_plan() {
+        for (seed, partitions) in [(1, 1), (2, 3), (3, 4)] {
+            let h = history(20, 100, 300, seed);
+            let (got, fallbacks) = by_exec(h.clone(), partitions, None).await;
+            assert_eq!(got, by_window(&h).await, "seed {seed}");
+            assert_eq!(fallbacks, 0);
+        }
+    }
+
+    #[tokio::test]
+    async fn compacts_when_most_kept_rows_have_lost() {
+        // 40 batches over 20 keys: nearly every kept row loses, so compaction runs often.
+        let h = history(40, 64, 20, 7);
+        assert_eq!(by_exec(h.clone(), 1, None).await.0, by_window(&h).await);
+    }
+
+    #[tokio::test]
+    async fn falls_back_to_a_spilling_sort_when_memory_runs_out() {
+        let h = history(40, 100, 3_000, 11);
+        let (got, fallbacks) = by_exec(h.clone(), 2, Some(256 * 1024)).await;
+        assert!(fallbacks > 0, "the limit was meant to force the sort");
+        assert_eq!(got, by_window(&h).await);
+    }
+
+    #[test]
+    fn first_of_each_key_spans_batches() {
+        let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Int64, true)]));
+        let key = vec![col("k", &schema).unwrap()];
+        let batch = |v: Vec<Option<i64>>| {
+            RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(v))]).unwrap()
+        };
+        let mut previous = None;
+        let a = first_of_each_key(&batch(vec![None, None, Some(1), Some(1)]), &key, &mut previous);
+        let b = first_of_each_key(&batch(vec![Some(1), Some(2)]), &key, &mut previous);
+        let kept = |r: Result<RecordBatch>| {
+            let r = r.unwrap();
+            r.column(0).as_primitive::<Int64Type>().iter().collect::<Vec<_>>()
+        };
+        assert_eq!(kept(a), vec![None, Some(1)]);
+        assert_eq!(kept(b), vec![Some(2)]);
+    }
+}
