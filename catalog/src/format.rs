@@ -100,14 +100,25 @@ pub fn sniff(head: &[u8]) -> Kind {
 }
 
 /// The DataFusion format for a kind, honouring the session's table options.
+///
+/// `selective`: the scan's filters keep few rows (a lookup by key), so Parquet should evaluate
+/// them while decoding and skip the other columns' values for rows that fail. DataFusion leaves
+/// that off by default because it costs scans that keep most rows (TPC-H: +20%).
 pub fn file_format(
     state: &dyn Session,
     kind: Kind,
     compression: FileCompressionType,
+    selective: bool,
 ) -> Arc<dyn FileFormat> {
     let opts = state.table_options();
     match kind {
-        Kind::Parquet => Arc::new(ParquetFormat::default().with_options(opts.parquet.clone())),
+        Kind::Parquet => {
+            let mut parquet = opts.parquet.clone();
+            if selective {
+                parquet.global.pushdown_filters = true;
+            }
+            Arc::new(ParquetFormat::default().with_options(parquet))
+        }
         Kind::Csv | Kind::Tsv => Arc::new(
             CsvFormat::default()
                 .with_options(opts.csv.clone())

@@ -157,6 +157,26 @@ fn prune_by_partition_values<'a>(
         .collect())
 }
 
+/// `key = literal` or `key IN (literals)` on a key column: a lookup that keeps few rows.
+fn looks_up_keys(f: &Expr, key: &[String]) -> bool {
+    let is_key = |e: &Expr| matches!(e, Expr::Column(c) if key.contains(&c.name));
+    let is_lit = |e: &Expr| matches!(e, Expr::Literal(..));
+    match f {
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Eq,
+            right,
+        }) => (is_key(left) && is_lit(right)) || (is_lit(left) && is_key(right)),
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::And,
+            right,
+        }) => looks_up_keys(left, key) || looks_up_keys(right, key),
+        Expr::InList(l) => !l.negated && is_key(&l.expr) && l.list.iter().all(is_lit),
+        _ => false,
+    }
+}
+
 fn file_in_range(f: &ResolvedFile, lo: Option<i64>, hi: Option<i64>) -> bool {
     let starts_after = matches!((f.ingest_min, hi), (Some(min), Some(hi)) if min > hi);
     let ends_before = matches!((f.ingest_max, lo), (Some(max), Some(lo)) if max < lo);
@@ -227,10 +247,11 @@ impl TableProvider for HistoryTable {
                 None => batches.push((key, vec![f])),
             }
         }
+        let selective = filters.iter().any(|f| looks_up_keys(f, &t.key));
         let mut inputs = vec![];
         for ((group, _), members) in &batches {
             inputs.push(
-                self.scan_group(state, *group, members, &scan_cols, scan_limit)
+                self.scan_group(state, *group, members, &scan_cols, scan_limit, selective)
                     .await?,
             );
         }
@@ -269,6 +290,7 @@ impl HistoryTable {
         files: &[&ResolvedFile],
         cols: &[usize],
         limit: Option<usize>,
+        selective: bool,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let t = &self.table;
         let group_schema = &t.groups[group];
@@ -281,7 +303,7 @@ impl HistoryTable {
             .collect();
 
         let compression = files[0].compression;
-        let format = crate::format::file_format(state, t.kind, compression);
+        let format = crate::format::file_format(state, t.kind, compression, selective);
         let table_schema =
             datafusion::datasource::table_schema::TableSchema::builder(group_schema.clone())
                 .with_table_partition_cols(t.partition_fields.clone())
@@ -334,5 +356,25 @@ impl HistoryTable {
             })
             .collect();
         Ok(Arc::new(ProjectionExec::try_new(exprs, scan)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_up_keys;
+    use datafusion::prelude::{col, lit};
+
+    #[test]
+    fn key_lookups_are_selective_and_other_filters_are_not() {
+        let key = vec!["id".to_string()];
+        assert!(looks_up_keys(&col("id").eq(lit(7)), &key));
+        assert!(looks_up_keys(&lit(7).eq(col("id")), &key));
+        assert!(looks_up_keys(&col("id").in_list(vec![lit(1), lit(2)], false), &key));
+        assert!(looks_up_keys(&col("id").eq(lit(7)).and(col("x").gt(lit(1))), &key));
+        assert!(!looks_up_keys(&col("id").in_list(vec![lit(1)], true), &key));
+        assert!(!looks_up_keys(&col("id").gt(lit(7)), &key));
+        assert!(!looks_up_keys(&col("status").eq(lit("a")), &key));
+        assert!(!looks_up_keys(&col("id").eq(col("other")), &key));
+        assert!(!looks_up_keys(&col("id").eq(lit(7)), &[]));
     }
 }

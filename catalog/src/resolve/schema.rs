@@ -46,7 +46,7 @@ pub(crate) async fn file_info(
         Kind::Arrow => arrow_footer_schema(store, &file.meta).await,
         _ => None,
     };
-    let format = format::file_format(state, kind, compression);
+    let format = format::file_format(state, kind, compression, false);
     let inferred = match footer_schema {
         Some(schema) => Ok(schema),
         None => {
