@@ -1,20 +1,30 @@
 #!/usr/bin/env python3
 """Strata vs DuckDB on the same files, same machine, same run (issue 4): TPC-H 1-22, latest views
 and as-of queries over a CDC history, and start-up. Strata's answers are checked against DuckDB's;
-a wrong answer or a failed Strata query makes the run exit 1.
+a wrong answer or a failed Strata query makes the run exit 1. Then three Strata-only workloads
+(benches/lake_workloads.py): listing a many-file lake locally and on S3 (moto), how soon a running
+server sees a new file, and the latest view under a memory limit; a wrong answer or a failed check
+there fails the run too, a slow time never does.
 
   .venv/bin/pip install -r benches/requirements.txt
   cargo build --release --bin strata --example bench_queries --example generate_lake
   .venv/bin/python benches/compare.py [--scale sf1|tiny] [--profile release|dev] [--reps N]
-                                      [--json FILE] [--only REGEX]
+                                      [--json FILE] [--only REGEX] [--workloads LIST] [--skip LIST]
+
+Workloads (--workloads / --skip take a comma-separated list; default all): tpch, latest, as-of,
+start-up, listing, freshness, memory. --only filters query names of tpch, latest, as-of and memory.
 
 Data (generated once, deterministic, reused from --cache, default /tmp/strata-compare/<scale>):
   - TPC-H at the scale's factor as Parquet by tpchgen-cli, one folder per table under
     <cache>/lake/enhanced/tpch/ (Strata: enhanced.tpch.<table>, append tables),
   - a CDC history by `examples/generate_lake history` under <cache>/lake/raw/crm/history/
-    (Strata: raw.crm.history keyed on id, tombstones op = 'd', ingestion column _ingested_at).
-Scales: sf1 = TPC-H SF1 and 10,000,000 history rows over 1,000,000 keys in 20 files, --reps 5;
-        tiny = SF 0.01 and 20,000 rows over 2,000 keys in 20 files, --reps 1 (CI, debug build).
+    (Strata: raw.crm.history keyed on id, tombstones op = 'd', ingestion column _ingested_at),
+  - a lake of many 10-row Parquet files by `examples/generate_lake files` under <cache>/files-lake
+    (Strata: raw.events.many), for listing and freshness.
+Scales: sf1 = TPC-H SF1, 10,000,000 history rows over 1,000,000 keys in 20 files, a 10,000-file
+              lake, --reps 5;
+        tiny = SF 0.01, 20,000 rows over 2,000 keys in 20 files, a 200-file lake, --reps 1 (CI,
+               debug build).
 
 Strata runs as one long-lived `bench_queries` process (examples/bench_queries.rs): the lake is
 opened once, each query goes through the normal streaming path and the time includes parsing and
@@ -46,12 +56,15 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+import lake_workloads
+
 ROOT = Path(__file__).resolve().parent.parent
 TPCH_TABLES = ["region", "nation", "supplier", "customer", "part", "partsupp", "orders", "lineitem"]
 SCALES = {
-    "tiny": dict(sf="0.01", rows=20_000, keys=2_000, files=20, reps=1),
-    "sf1": dict(sf="1", rows=10_000_000, keys=1_000_000, files=20, reps=5),
+    "tiny": dict(sf="0.01", rows=20_000, keys=2_000, files=20, lake_files=200, reps=1),
+    "sf1": dict(sf="1", rows=10_000_000, keys=1_000_000, files=20, lake_files=10_000, reps=5),
 }
+WORKLOADS = ["tpch", "latest", "as-of", "start-up", "listing", "freshness", "memory"]
 REL_TOL = 1e-6  # numbers: relative tolerance …
 ABS_TOL = 1e-6  # … or this absolute one (a decimal avg of scale 6 against a double)
 
@@ -167,9 +180,9 @@ def cdc_queries(duck, scale: dict):
 class Strata:
     """One long-lived bench_queries process: a query name per line in, a JSON line out."""
 
-    def __init__(self, exe: Path, lake: Path, files, results: Path, log_path: Path, timeout: float):
+    def __init__(self, exe: Path, lake: Path, files, results: Path, log_path: Path, timeout: float, extra=()):
         self.cmd = [str(exe), "--lake", str(lake), "--search-path", "enhanced.tpch",
-                    "--results-dir", str(results)] + [str(f) for f in files]
+                    "--results-dir", str(results), *extra] + [str(f) for f in files]
         self.log_path, self.timeout, self.proc = log_path, timeout, None
         self.start()
 
@@ -205,6 +218,8 @@ class Strata:
         return json.loads(line)
 
     def close(self):
+        """Stops the process; returns its peak RSS in bytes (VmHWM, read while it idles)."""
+        rss = lake_workloads.vm_hwm(self.proc.pid)
         try:
             self.proc.stdin.write("quit\n")
             self.proc.stdin.close()
@@ -212,6 +227,7 @@ class Strata:
         except Exception:
             self.proc.kill()
         self.log.close()
+        return rss
 
 
 class Duck:
@@ -439,12 +455,21 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--cache", type=Path, help="data and results (default /tmp/strata-compare/<scale>)")
     ap.add_argument("--json", type=Path, help="write every measurement here")
-    ap.add_argument("--only", help="run only queries whose name matches this regex")
-    ap.add_argument("--no-startup", action="store_true")
+    ap.add_argument("--only", help="run only queries (tpch, latest, as-of, memory) whose name matches this regex")
+    ap.add_argument("--workloads", default=",".join(WORKLOADS),
+                    help=f"comma-separated workloads to run (default all: {','.join(WORKLOADS)})")
+    ap.add_argument("--skip", default="", help="comma-separated workloads not to run")
+    ap.add_argument("--no-startup", action="store_true", help="the same as --skip start-up")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per Strata query")
     ap.add_argument("--strata-commit", help="what to record as Strata's version when --bin-dir holds a "
                                             "build of another tree (default: this checkout's HEAD)")
     args = ap.parse_args()
+    chosen = {w.strip() for w in args.workloads.split(",") if w.strip()}
+    skipped = {w.strip() for w in args.skip.split(",") if w.strip()} | ({"start-up"} if args.no_startup else set())
+    if chosen - set(WORKLOADS) or skipped - set(WORKLOADS):
+        ap.error(f"unknown workload {', '.join(sorted((chosen | skipped) - set(WORKLOADS)))}; "
+                 f"the workloads are {', '.join(WORKLOADS)}")
+    selected = [w for w in WORKLOADS if w in chosen and w not in skipped]
 
     scale = SCALES[args.scale]
     reps = args.reps if args.reps is not None else scale["reps"]
@@ -457,13 +482,17 @@ def main():
         if not exe.exists():
             sys.exit(f"{exe} is missing: cargo build {'--release ' if args.profile == 'release' else ''}"
                      "--bin strata --example bench_queries --example generate_lake")
+    needs_cli = [w for w in ("listing", "freshness", "memory") if w in selected]
+    if needs_cli and not (bin_dir / "strata").exists():
+        sys.exit(f"{bin_dir / 'strata'} is missing (needed by {', '.join(needs_cli)}): "
+                 f"cargo build {'--release ' if args.profile == 'release' else ''}--bin strata")
     started = dt.datetime.now(dt.timezone.utc)
     load_before = os.getloadavg()  # the figures mean little if something else was running
     lake = ensure_data(cache, scale, bin_dir)
 
     duck = Duck(lake, args.threads)
     cdc, (t10, t50) = cdc_queries(duck, scale)
-    queries = tpch_queries() + cdc
+    queries = [q for q in tpch_queries() + cdc if q["workload"] in selected]
     if args.only:
         queries = [q for q in queries if re.search(args.only, q["name"])]
     qdir, results = cache / "queries", cache / "results"
@@ -507,9 +536,18 @@ def main():
         log(f"  Strata {fmt_ms(median(s_ms))} ms, DuckDB {fmt_ms(median(d_ms))} ms, {verdict}")
     strata.close()
 
-    duck_label, duck_cli_version = None, None
     strata_exe = bin_dir / "strata"
-    if not args.no_startup:
+    if "memory" in selected:
+        mem = [q for q in cdc if q["name"] in lake_workloads.MEMORY_QUERIES
+               and (not args.only or re.search(args.only, q["name"]))]
+
+        def start_bench(extra, files, results_dir, log_path):
+            return Strata(bench, lake, files, results_dir, log_path, args.timeout, extra)
+
+        rows += lake_workloads.memory(start_bench, strata_exe, lake, mem, reps, cache, args.timeout)
+
+    duck_label, duck_cli_version = None, None
+    if "start-up" in selected:
         if strata_exe.exists():
             st, duck_label, duck_cli = startup(strata_exe, lake, max(reps, 3))
             rows += st
@@ -517,6 +555,13 @@ def main():
                 duck_cli_version = subprocess.run([duck_cli, "-version"], capture_output=True, text=True).stdout.strip()
         else:
             log(f"start-up skipped: {strata_exe} is missing (cargo build --bin strata)")
+    if "listing" in selected or "freshness" in selected:
+        files_lake, files_rows = lake_workloads.ensure_files_lake(cache, scale["lake_files"], bin_dir)
+        if "listing" in selected:
+            rows += lake_workloads.listing(strata_exe, files_lake, scale["lake_files"], files_rows,
+                                           max(reps, 3), cache)
+        if "freshness" in selected:
+            rows += lake_workloads.freshness(strata_exe, files_lake, reps, cache)
 
     # ---- report
     for r in rows:
@@ -527,6 +572,7 @@ def main():
     geo = math.exp(sum(math.log(r["ratio"]) for r in tp) / len(tp)) if tp else None
     worst = max(tp, key=lambda r: r["ratio"]) if tp else None
     by = {r["name"]: r for r in rows}
+    lake_summary, lake_lines = lake_workloads.summarize(rows, scale["lake_files"])
 
     def ratio(a, b):
         x, y = by.get(a, {}).get("strata_median_ms"), by.get(b, {}).get("strata_median_ms")
@@ -538,6 +584,7 @@ def main():
         asof10_over_latest_count=ratio("asof10_count", "latest_count"),
         asof10_over_latest_by_status=ratio("asof10_by_status", "latest_by_status"),
         asof10_clause_over_latest_count=ratio("asof10_count_clause", "latest_count"),
+        **lake_summary,
         failures=[r["name"] for r in rows if r["check"].startswith("FAIL")],
         mismatches=[r["name"] for r in rows if r["check"].startswith("MISMATCH") or r["check"].startswith("DuckDB")],
     )
@@ -546,8 +593,8 @@ def main():
         date=started.strftime("%Y-%m-%d %H:%M UTC"),
         command=" ".join([".venv/bin/python", "benches/compare.py"] + sys.argv[1:]),
         scale=dict(name=args.scale, tpch_sf=scale["sf"], history_rows=scale["rows"], history_keys=scale["keys"],
-                   history_files=scale["files"], as_of_10=t10, as_of_50=t50),
-        reps=reps, threads=args.threads, profile=args.profile, bin_dir=str(bin_dir),
+                   history_files=scale["files"], lake_files=scale["lake_files"], as_of_10=t10, as_of_50=t50),
+        workloads=selected, only=args.only, reps=reps, threads=args.threads, profile=args.profile, bin_dir=str(bin_dir),
         versions=dict(strata_commit=args.strata_commit or git("rev-parse", "HEAD"),
                       strata_tree_dirty=None if args.strata_commit else bool(dirty), duckdb=duck.version, duckdb_cli=duck_cli_version,
                       startup_duckdb=duck_label),
@@ -556,7 +603,8 @@ def main():
 
     lines = [
         f"Strata vs DuckDB — {info['date']}, scale {args.scale} (TPC-H SF {scale['sf']}, history "
-        f"{scale['rows']:,} rows / {scale['keys']:,} keys / {scale['files']} files), median of {reps}, "
+        f"{scale['rows']:,} rows / {scale['keys']:,} keys / {scale['files']} files, a {scale['lake_files']:,}-file "
+        f"lake), median of {reps}, "
         f"{args.threads} threads each, {args.profile} build; DuckDB {duck.version}; "
         f"{info['machine']['nproc']} cores, {info['machine']['memory']}, {info['machine']['cpu']}; "
         f"load average {load_before[0]:.2f} before, {info['machine']['loadavg_after'][0]:.2f} after",
@@ -578,6 +626,7 @@ def main():
                      ("asof10_clause_over_latest_count", "count(*), FOR SYSTEM_TIME AS OF")):
         if summary[k] is not None:
             lines.append(f"Strata as-of 10% / latest, {label}: {summary[k]:.2f} (target ≤ 0.2)")
+    lines += lake_lines
     if summary["failures"]:
         lines.append("Strata FAILED: " + ", ".join(summary["failures"]))
     if summary["mismatches"]:

@@ -5,7 +5,7 @@ use crate::resolve::{ingest_type, ResolvedFile, ResolvedTable};
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::catalog::Session;
-use datafusion::common::{DFSchema, Result, ScalarValue};
+use datafusion::common::{ColumnStatistics, DFSchema, Result, ScalarValue, Statistics};
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder};
@@ -155,6 +155,26 @@ fn prune_by_partition_values<'a>(
         .filter(|(i, _)| keep.is_valid(*i) && keep.value(*i))
         .map(|(_, f)| f)
         .collect())
+}
+
+/// A file's statistics (over the table's file schema) reordered to its group's file schema.
+fn group_statistics(t: &ResolvedTable, group_schema: &Schema, stats: &Statistics) -> Statistics {
+    let column_statistics = group_schema
+        .fields()
+        .iter()
+        .map(|f| {
+            t.file_schema
+                .index_of(f.name())
+                .ok()
+                .and_then(|i| stats.column_statistics.get(i).cloned())
+                .unwrap_or_else(ColumnStatistics::new_unknown)
+        })
+        .collect();
+    Statistics {
+        num_rows: stats.num_rows,
+        total_byte_size: stats.total_byte_size,
+        column_statistics,
+    }
 }
 
 /// `key = literal` or `key IN (literals)` on a key column: a lookup that keeps few rows.
@@ -311,14 +331,32 @@ impl HistoryTable {
         let source = format.file_source(table_schema);
         let n = state.config().target_partitions().max(1).min(files.len());
         let mut buckets: Vec<Vec<PartitionedFile>> = vec![vec![]; n];
+        let with_stats = state.config().collect_statistics()
+            && files.iter().all(|f| f.statistics.is_some());
         for (i, f) in files.iter().enumerate() {
-            buckets[i % n].push(
-                PartitionedFile::new_from_meta(f.meta.clone())
-                    .with_partition_values(f.partition_values.clone()),
-            );
+            let mut file = PartitionedFile::new_from_meta(f.meta.clone())
+                .with_partition_values(f.partition_values.clone());
+            if let (true, Some(stats)) = (with_stats, &f.statistics) {
+                file = file.with_statistics(Arc::new(group_statistics(t, group_schema, stats)));
+            }
+            buckets[i % n].push(file);
         }
-        let config = FileScanConfigBuilder::new(t.store_url.clone(), source)
-            .with_file_groups(buckets.into_iter().map(FileGroup::new).collect())
+        let groups = buckets.into_iter().map(FileGroup::new).collect();
+        let mut builder = FileScanConfigBuilder::new(t.store_url.clone(), source);
+        if with_stats {
+            let mut fields: Vec<Arc<Field>> = group_schema.fields().iter().cloned().collect();
+            fields.extend(t.partition_fields.iter().cloned());
+            let (groups, total) = datafusion_datasource::compute_all_files_statistics(
+                groups,
+                Arc::new(Schema::new(fields)),
+                true,
+                false,
+            )?;
+            builder = builder.with_file_groups(groups).with_statistics(total);
+        } else {
+            builder = builder.with_file_groups(groups);
+        }
+        let config = builder
             .with_projection_indices(Some(present.clone()))?
             .with_limit(limit)
             .with_file_compression_type(compression)

@@ -37,6 +37,9 @@ pub struct ResolvedFile {
     pub ingest_min: Option<i64>,
     pub ingest_max: Option<i64>,
     pub rows: Option<usize>,
+    /// Parquet footer statistics over [`ResolvedTable::file_schema`]'s columns, for the
+    /// optimiser (join order and sides, aggregate shortcuts).
+    pub statistics: Option<Arc<datafusion::common::Statistics>>,
 }
 
 /// A table resolved against its current files.
@@ -215,6 +218,7 @@ pub async fn resolve(
             ingest_min: ingest_at,
             ingest_max: ingest_at,
             rows: None,
+            statistics: None,
         });
     }
 
@@ -282,7 +286,8 @@ pub(crate) fn column_list(schema: &Schema) -> String {
         .join(", ")
 }
 
-/// Row counts and, for a per-row ingestion column, its min/max per file from Parquet footers
+/// Statistics, row counts and, for a per-row ingestion column, its min/max per file from Parquet
+/// footers
 /// (the footers are in DataFusion's metadata cache after schema inference).
 async fn add_parquet_statistics(
     state: &datafusion::execution::SessionState,
@@ -314,6 +319,7 @@ async fn add_parquet_statistics(
             f.ingest_min = to_micros(&cs.min_value);
             f.ingest_max = to_micros(&cs.max_value);
         }
+        f.statistics = Some(Arc::new(stats));
     }
     Ok(())
 }
