@@ -19,7 +19,7 @@ use datafusion::arrow::compute::{cast, filter_record_batch, interleave_record_ba
 use datafusion::arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{internal_err, Result};
-use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryLimit, MemoryReservation};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::{
     EquivalenceProperties, LexOrdering, PhysicalExpr, PhysicalSortExpr,
@@ -42,6 +42,9 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
+
+/// Rows per batch fed to the fallback sort.
+const SORT_PIECE_ROWS: usize = 1024;
 
 /// Keeps, per distinct value of `key`, the row that sorts first by `order`.
 ///
@@ -147,7 +150,13 @@ impl ExecutionPlan for NewestPerKeyExec {
         let reservation = MemoryConsumer::new(format!("NewestPerKeyExec[{partition}]"))
             .with_can_spill(true)
             .register(context.memory_pool());
+        let partitions = self.properties.partitioning.partition_count().max(1);
+        let cap = match context.memory_pool().memory_limit() {
+            MemoryLimit::Finite(limit) => Some(limit / (2 * partitions)),
+            _ => None,
+        };
         let run = Run {
+            cap,
             schema: schema.clone(),
             key: self.key.clone(),
             order: self.order.clone(),
@@ -179,6 +188,10 @@ struct Run {
     spilled: Count,
     /// The fallback sort's spill count, bytes and rows, so `EXPLAIN ANALYZE` shows them here.
     sort_spills: [Count; 3],
+    /// Under a memory limit, at most half this partition's share of it. The pool does not take
+    /// memory back from other partitions, so when this partition falls back to the sort, that
+    /// sort needs the headroom left here by the others to get going.
+    cap: Option<usize>,
 }
 
 impl Run {
@@ -197,15 +210,19 @@ impl Run {
             if w.kept_rows >= 2 * w.slots.len() + batch_size {
                 w.compact()?;
             }
-            if reservation.try_resize(w.memory()).is_err() {
+            let fits = |w: &Winners| {
+                self.cap.is_none_or(|cap| w.memory() <= cap)
+                    && reservation.try_resize(w.memory()).is_ok()
+            };
+            if !fits(&w) {
                 w.compact()?;
-                if reservation.try_resize(w.memory()).is_err() {
+                if !fits(&w) {
                     drop(_timer);
                     self.spilled.add(1);
-                    let winners = w.into_batches(batch_size)?;
                     // Unregistered, not just emptied: a fair pool divides among registered
                     // spilling consumers, and the sort needs this one's share.
                     drop(reservation);
+                    let winners = w.into_batches(SORT_PIECE_ROWS)?;
                     return self.sort_fallback(winners, input);
                 }
             }
@@ -231,6 +248,18 @@ impl Run {
         winners: Vec<RecordBatch>,
         rest: SendableRecordBatchStream,
     ) -> Result<SendableRecordBatchStream> {
+        // Small batches of their own buffers: the sort cannot start (or spill) until one batch
+        // fits in what the pool has left, and Parquet's string views share page buffers across
+        // batches, so as read each batch would be charged for whole pages.
+        let rest = rest
+            .map_ok(|b| {
+                let pieces: Vec<Result<RecordBatch>> = (0..b.num_rows())
+                    .step_by(SORT_PIECE_ROWS)
+                    .map(|o| owned(b.slice(o, SORT_PIECE_ROWS.min(b.num_rows() - o))))
+                    .collect();
+                futures::stream::iter(pieces)
+            })
+            .try_flatten();
         let first = futures::stream::iter(winners.into_iter().map(Ok));
         let all: SendableRecordBatchStream = Box::pin(RecordBatchStreamAdapter::new(
             self.schema.clone(),
@@ -312,6 +341,24 @@ fn first_of_each_key(
     }
     *previous = Some(cols.iter().map(|c| c.slice(n - 1, 1)).collect());
     Ok(filter_record_batch(batch, &BooleanArray::new(new, None))?)
+}
+
+/// `batch` with its string and binary views copied into buffers of their own. Interleaving
+/// views keeps every source batch's data buffers alive, so without this a compaction would free
+/// nothing and each output batch would be charged (and hold) all the history read so far.
+fn owned(batch: RecordBatch) -> Result<RecordBatch> {
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| -> ArrayRef {
+            match c.data_type() {
+                DataType::Utf8View => Arc::new(c.as_string_view().gc()),
+                DataType::BinaryView => Arc::new(c.as_binary_view().gc()),
+                _ => c.clone(),
+            }
+        })
+        .collect();
+    Ok(RecordBatch::try_new(batch.schema(), columns)?)
 }
 
 /// A partition stream handed out once, so a `SortExec` can read an existing stream.
@@ -544,7 +591,7 @@ impl<'a> Winners<'a> {
                     .iter()
                     .map(|s| (s.batch as usize, s.row as usize))
                     .collect();
-                Ok(interleave_record_batch(&batches, &rows)?)
+                owned(interleave_record_batch(&batches, &rows)?)
             })
             .collect()
     }
