@@ -16,7 +16,8 @@ pub use strata_catalog::{
     META_SCHEMA, ZONES,
 };
 pub use strata_sql::{
-    Engine, MemoryUse, Output, ScanProgress, Session, SessionOptions, SqlError, Statement, StrataDialect,
+    Engine, MemoryUse, Output, ScanProgress, Session, SessionOptions, SqlError, Statement,
+    StrataDialect,
 };
 
 /// Arrow batches as PostgreSQL wire messages (DataRows, COPY), as `strata serve` sends them.

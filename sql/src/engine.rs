@@ -41,7 +41,8 @@ impl Engine {
             config.options_mut().execution.sort_spill_reservation_bytes =
                 spill_reservation(limit, config.target_partitions());
         }
-        let runtime = RuntimeEnvBuilder::new().with_memory_pool(Arc::new(PeakPool::new(memory_limit)));
+        let runtime =
+            RuntimeEnvBuilder::new().with_memory_pool(Arc::new(PeakPool::new(memory_limit)));
         let state = SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(runtime.build_arc()?)

@@ -3,8 +3,7 @@
 //! benchmark can see what a query needed and check that a limit held.
 use datafusion::common::Result;
 use datafusion::execution::memory_pool::{
-    FairSpillPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation,
-    UnboundedMemoryPool,
+    FairSpillPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation, UnboundedMemoryPool,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -56,7 +55,8 @@ impl PeakPool {
     }
 
     fn note(&self) {
-        self.peak.fetch_max(self.inner.reserved(), Ordering::Relaxed);
+        self.peak
+            .fetch_max(self.inner.reserved(), Ordering::Relaxed);
     }
 }
 
@@ -111,7 +111,9 @@ mod tests {
     #[test]
     fn remembers_the_peak_and_keeps_the_limit() {
         let pool: Arc<dyn MemoryPool> = Arc::new(PeakPool::new(Some(1000)));
-        let mut a = MemoryConsumer::new("a").with_can_spill(true).register(&pool);
+        let mut a = MemoryConsumer::new("a")
+            .with_can_spill(true)
+            .register(&pool);
         a.try_grow(600).unwrap();
         a.shrink(500);
         a.grow(50);

@@ -228,7 +228,8 @@ impl Session {
     /// pool), with the peak; None when the context was given a pool of another kind.
     pub fn memory(&self) -> Option<crate::MemoryUse> {
         let pool = &self.ctx.runtime_env().memory_pool;
-        pool.downcast_ref::<crate::memory::PeakPool>().map(|p| p.usage())
+        pool.downcast_ref::<crate::memory::PeakPool>()
+            .map(|p| p.usage())
     }
 
     /// Starts the peak of [`Session::memory`] again from what is reserved now.

@@ -231,7 +231,7 @@ async fn latest_view_completes_under_a_memory_limit_by_spilling() {
     let s = session_on(
         &lake.uri(),
         SessionOptions {
-            memory_limit: Some(16 << 20),
+            memory_limit: Some(8 << 20),
             as_of: None,
         },
     )

@@ -331,8 +331,8 @@ impl HistoryTable {
         let source = format.file_source(table_schema);
         let n = state.config().target_partitions().max(1).min(files.len());
         let mut buckets: Vec<Vec<PartitionedFile>> = vec![vec![]; n];
-        let with_stats = state.config().collect_statistics()
-            && files.iter().all(|f| f.statistics.is_some());
+        let with_stats =
+            state.config().collect_statistics() && files.iter().all(|f| f.statistics.is_some());
         for (i, f) in files.iter().enumerate() {
             let mut file = PartitionedFile::new_from_meta(f.meta.clone())
                 .with_partition_values(f.partition_values.clone());
@@ -407,8 +407,14 @@ mod tests {
         let key = vec!["id".to_string()];
         assert!(looks_up_keys(&col("id").eq(lit(7)), &key));
         assert!(looks_up_keys(&lit(7).eq(col("id")), &key));
-        assert!(looks_up_keys(&col("id").in_list(vec![lit(1), lit(2)], false), &key));
-        assert!(looks_up_keys(&col("id").eq(lit(7)).and(col("x").gt(lit(1))), &key));
+        assert!(looks_up_keys(
+            &col("id").in_list(vec![lit(1), lit(2)], false),
+            &key
+        ));
+        assert!(looks_up_keys(
+            &col("id").eq(lit(7)).and(col("x").gt(lit(1))),
+            &key
+        ));
         assert!(!looks_up_keys(&col("id").in_list(vec![lit(1)], true), &key));
         assert!(!looks_up_keys(&col("id").gt(lit(7)), &key));
         assert!(!looks_up_keys(&col("status").eq(lit("a")), &key));

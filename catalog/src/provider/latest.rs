@@ -2,12 +2,12 @@
 //! tombstone left out. The rows to choose from are a logical plan over the history scan (so
 //! filters and projections are pushed into it); the choice is [`NewestPerKeyExec`].
 use super::history::{ingest_comparison, HistoryTable};
+use super::newest::NewestPerKeyExec;
 use crate::resolve::ResolvedTable;
 use async_trait::async_trait;
+use datafusion::arrow::compute::SortOptions;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::catalog::Session;
-use super::newest::NewestPerKeyExec;
-use datafusion::arrow::compute::SortOptions;
 use datafusion::common::{plan_err, Column, DFSchema, Result};
 use datafusion::datasource::{provider_as_source, TableProvider, TableType};
 use datafusion::logical_expr::{
@@ -123,11 +123,19 @@ impl TableProvider for LatestTable {
         // test and the caller need (the optimiser then reads no others).
         let order = newest_first(t);
         let mut needed: Vec<Column> = t.key.iter().map(Column::from_name).collect();
-        needed.extend(order.iter().flat_map(|s| s.expr.column_refs().into_iter().cloned()));
+        needed.extend(
+            order
+                .iter()
+                .flat_map(|s| s.expr.column_refs().into_iter().cloned()),
+        );
         if let Some(tombstone) = &t.deleted_when {
             needed.extend(tombstone.column_refs().into_iter().cloned());
         }
-        needed.extend(wanted.iter().map(|&i| Column::from_name(t.schema.field(i).name())));
+        needed.extend(
+            wanted
+                .iter()
+                .map(|&i| Column::from_name(t.schema.field(i).name())),
+        );
         let source = provider_as_source(self.history.clone() as Arc<dyn TableProvider>);
         let mut b = LogicalPlanBuilder::scan(t.name.table.as_str(), source, None)?;
         if let Some(f) = filters.iter().cloned().reduce(Expr::and) {
@@ -140,7 +148,9 @@ impl TableProvider for LatestTable {
             .filter(|f| needed.iter().any(|c| c.name == *f.name()))
             .map(|f| col(Column::from_name(f.name())))
             .collect();
-        let history = state.create_physical_plan(&b.project(columns)?.build()?).await?;
+        let history = state
+            .create_physical_plan(&b.project(columns)?.build()?)
+            .await?;
 
         let schema = history.schema();
         let df_schema = DFSchema::try_from(schema.as_ref().clone())?;

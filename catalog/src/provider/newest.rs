@@ -7,44 +7,44 @@
 //!
 //! How it stays within memory: only the batches that still hold a winning row are kept, and they
 //! are compacted into one batch of winners whenever at least half of the kept rows have lost.
-//! When the memory pool refuses to grow, the winners so far and the rest of the input go through
-//! DataFusion's sort (which spills to disk) and the first row of each key in sorted order is
-//! kept. Both paths pick the same row: the first in `order`.
+//! When the memory pool refuses to grow, the winners so far and the rest of the input are
+//! written to spill files by a hash of the key, and each file is solved on its own (split again
+//! if it is still too big). Unlike a sort there is no merge phase, whose reservations a shared
+//! pool can refuse late in a query.
 use datafusion::arrow::array::{
-    make_comparator, Array, ArrayRef, AsArray, BooleanArray, DynComparator, RecordBatch,
+    make_comparator, Array, ArrayRef, AsArray, DynComparator, RecordBatch, UInt32Array,
 };
-use datafusion::arrow::buffer::BooleanBuffer;
-use datafusion::arrow::compute::kernels::cmp::distinct;
-use datafusion::arrow::compute::{cast, filter_record_batch, interleave_record_batch};
+use datafusion::arrow::compute::{cast, interleave_record_batch, take_record_batch};
 use datafusion::arrow::datatypes::{DataType, Int64Type, SchemaRef};
+use datafusion::common::hash_utils::create_hashes_with_hasher;
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::{internal_err, Result};
-use datafusion::execution::memory_pool::{MemoryConsumer, MemoryLimit, MemoryReservation};
+use datafusion::common::{internal_err, resources_err, Result};
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryLimit};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::physical_expr::{
-    EquivalenceProperties, LexOrdering, PhysicalExpr, PhysicalSortExpr,
-};
+use datafusion::physical_expr::{EquivalenceProperties, LexOrdering, PhysicalExpr};
 use datafusion::physical_plan::aggregates::group_values::{new_group_values, GroupValues};
 use datafusion::physical_plan::aggregates::order::GroupOrdering;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::metrics::{
-    BaselineMetrics, Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
+    BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet, SpillMetrics,
 };
-use datafusion::physical_plan::sorts::sort::SortExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
+use datafusion::physical_plan::SpillManager;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, ExecutionPlanProperties,
     PlanProperties,
 };
+use futures::future::BoxFuture;
 use futures::{StreamExt, TryStreamExt};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-/// Rows per batch fed to the fallback sort.
-const SORT_PIECE_ROWS: usize = 1024;
+/// Spill files a partition's rows are split into when its winners outgrow its memory.
+const SPILL_FANOUT: usize = 16;
+/// Splits of splits before giving up: 16^3 = 4,096 ways.
+const MAX_SPILL_LEVELS: u32 = 3;
 
 /// Keeps, per distinct value of `key`, the row that sorts first by `order`.
 ///
@@ -88,7 +88,12 @@ impl NewestPerKeyExec {
 impl DisplayAs for NewestPerKeyExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         let key: Vec<String> = self.key.iter().map(|k| k.to_string()).collect();
-        write!(f, "NewestPerKeyExec: key=[{}], order=[{}]", key.join(", "), self.order)
+        write!(
+            f,
+            "NewestPerKeyExec: key=[{}], order=[{}]",
+            key.join(", "),
+            self.order
+        )
     }
 }
 
@@ -147,9 +152,6 @@ impl ExecutionPlan for NewestPerKeyExec {
     ) -> Result<SendableRecordBatchStream> {
         let input = self.input.execute(partition, context.clone())?;
         let schema = self.schema();
-        let reservation = MemoryConsumer::new(format!("NewestPerKeyExec[{partition}]"))
-            .with_can_spill(true)
-            .register(context.memory_pool());
         let partitions = self.properties.partitioning.partition_count().max(1);
         let cap = match context.memory_pool().memory_limit() {
             MemoryLimit::Finite(limit) => Some(limit / (2 * partitions)),
@@ -161,15 +163,11 @@ impl ExecutionPlan for NewestPerKeyExec {
             key: self.key.clone(),
             order: self.order.clone(),
             context,
+            partition,
             baseline: BaselineMetrics::new(&self.metrics, partition),
-            spilled: MetricBuilder::new(&self.metrics).counter("sort_fallbacks", partition),
-            sort_spills: [
-                MetricBuilder::new(&self.metrics).spill_count(partition),
-                MetricBuilder::new(&self.metrics).spilled_bytes(partition),
-                MetricBuilder::new(&self.metrics).spilled_rows(partition),
-            ],
+            spills: SpillMetrics::new(&self.metrics, partition),
         };
-        let out = futures::stream::once(run.go(input, reservation)).try_flatten();
+        let out = futures::stream::once(run.go(input, 0)).try_flatten();
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, out)))
     }
 
@@ -179,168 +177,163 @@ impl ExecutionPlan for NewestPerKeyExec {
 }
 
 /// What one partition's execution needs.
+#[derive(Clone)]
 struct Run {
     schema: SchemaRef,
     key: Vec<Arc<dyn PhysicalExpr>>,
     order: LexOrdering,
     context: Arc<TaskContext>,
+    partition: usize,
     baseline: BaselineMetrics,
-    spilled: Count,
-    /// The fallback sort's spill count, bytes and rows, so `EXPLAIN ANALYZE` shows them here.
-    sort_spills: [Count; 3],
-    /// Under a memory limit, at most half this partition's share of it. The pool does not take
-    /// memory back from other partitions, so when this partition falls back to the sort, that
-    /// sort needs the headroom left here by the others to get going.
+    spills: SpillMetrics,
+    /// Under a memory limit, at most half this partition's share of it, so other operators
+    /// of the query (and the other partitions) keep room to work.
     cap: Option<usize>,
 }
 
 impl Run {
-    /// Consumes the input; returns the stream of winners.
-    async fn go(
+    /// Consumes `input` and returns the stream of winners. When the winners outgrow the memory
+    /// allowed, they and the rest of the input are split by key hash into spill files, and each
+    /// file is solved the same way in turn (`level` counts how often that has happened).
+    fn go(
         self,
         mut input: SendableRecordBatchStream,
-        reservation: MemoryReservation,
-    ) -> Result<SendableRecordBatchStream> {
-        let batch_size = self.context.session_config().batch_size();
-        let mut w = Winners::new(&self)?;
-        while let Some(batch) = input.next().await {
-            let batch = batch?;
-            let _timer = self.baseline.elapsed_compute().timer();
-            w.push(batch)?;
-            if w.kept_rows >= 2 * w.slots.len() + batch_size {
-                w.compact()?;
-            }
-            let fits = |w: &Winners| {
-                self.cap.is_none_or(|cap| w.memory() <= cap)
-                    && reservation.try_resize(w.memory()).is_ok()
-            };
-            if !fits(&w) {
-                w.compact()?;
+        level: u32,
+    ) -> BoxFuture<'static, Result<SendableRecordBatchStream>> {
+        Box::pin(async move {
+            let reservation = MemoryConsumer::new(format!("NewestPerKeyExec[{}]", self.partition))
+                .with_can_spill(true)
+                .register(self.context.memory_pool());
+            let batch_size = self.context.session_config().batch_size();
+            let mut w = Winners::new(&self)?;
+            while let Some(batch) = input.next().await {
+                let batch = batch?;
+                let _timer = self.baseline.elapsed_compute().timer();
+                w.push(batch)?;
+                if w.kept_rows >= 2 * w.slots.len() + batch_size {
+                    w.compact()?;
+                }
+                let fits = |w: &Winners| {
+                    self.cap.is_none_or(|cap| w.memory() <= cap)
+                        && reservation.try_resize(w.memory()).is_ok()
+                };
                 if !fits(&w) {
-                    drop(_timer);
-                    self.spilled.add(1);
-                    // Unregistered, not just emptied: a fair pool divides among registered
-                    // spilling consumers, and the sort needs this one's share.
-                    drop(reservation);
-                    let winners = w.into_batches(SORT_PIECE_ROWS)?;
-                    return self.sort_fallback(winners, input);
+                    w.compact()?;
+                    if !fits(&w) {
+                        if level >= MAX_SPILL_LEVELS {
+                            return resources_err!(
+                                "NewestPerKeyExec: the newest rows of 1/{} of the keys still \
+                                 need {} bytes, more than the memory limit allows",
+                                SPILL_FANOUT.pow(level),
+                                w.memory()
+                            );
+                        }
+                        drop(_timer);
+                        let winners = w.into_batches(batch_size)?;
+                        drop(reservation);
+                        return self.spill_and_split(winners, input, level).await;
+                    }
                 }
             }
-        }
-        let _timer = self.baseline.elapsed_compute().timer();
-        let batches = w.into_batches(batch_size)?;
-        let baseline = self.baseline.clone();
-        let out = futures::stream::iter(batches.into_iter().map(Ok)).inspect_ok(move |b| {
-            baseline.record_output(b.num_rows());
-        });
-        // The reservation lives until the output has been sent.
-        let out = out.chain(futures::stream::poll_fn(move |_| {
-            reservation.free();
-            std::task::Poll::Ready(None)
-        }));
-        Ok(Box::pin(RecordBatchStreamAdapter::new(self.schema, out)))
+            let _timer = self.baseline.elapsed_compute().timer();
+            let batches = w.into_batches(batch_size)?;
+            let baseline = self.baseline.clone();
+            let out = futures::stream::iter(batches.into_iter().map(Ok)).inspect_ok(move |b| {
+                baseline.record_output(b.num_rows());
+            });
+            // The reservation lives until the output has been sent.
+            let out = out.chain(futures::stream::poll_fn(move |_| {
+                reservation.free();
+                std::task::Poll::Ready(None)
+            }));
+            let out: SendableRecordBatchStream =
+                Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), out));
+            Ok(out)
+        })
     }
 
-    /// Sorts the winners so far and the rest of the input by key then `order` (DataFusion's
-    /// sort, which spills), and keeps each key's first row.
-    fn sort_fallback(
+    /// Writes `winners` and the rest of `input` to [`SPILL_FANOUT`] spill files by a hash of
+    /// the key (all rows of a key land in one file), then solves the files one after another.
+    /// Memory stays at one batch per file while writing and one file's keys while solving.
+    async fn spill_and_split(
         self,
         winners: Vec<RecordBatch>,
-        rest: SendableRecordBatchStream,
+        mut input: SendableRecordBatchStream,
+        level: u32,
     ) -> Result<SendableRecordBatchStream> {
-        // Small batches of their own buffers: the sort cannot start (or spill) until one batch
-        // fits in what the pool has left, and Parquet's string views share page buffers across
-        // batches, so as read each batch would be charged for whole pages.
-        let rest = rest
-            .map_ok(|b| {
-                let pieces: Vec<Result<RecordBatch>> = (0..b.num_rows())
-                    .step_by(SORT_PIECE_ROWS)
-                    .map(|o| owned(b.slice(o, SORT_PIECE_ROWS.min(b.num_rows() - o))))
-                    .collect();
-                futures::stream::iter(pieces)
+        let manager = SpillManager::new(
+            self.context.runtime_env(),
+            self.spills.clone(),
+            self.schema.clone(),
+        );
+        let mut files = (0..SPILL_FANOUT)
+            .map(|_| manager.create_in_progress_file("NewestPerKeyExec"))
+            .collect::<Result<Vec<_>>>()?;
+        // A hasher of its own: the input was already partitioned by DataFusion's hash, which
+        // would put every row of this partition in the same few files.
+        let hasher = std::hash::RandomState::new();
+        let mut write = |batch: RecordBatch| -> Result<()> {
+            for (file, rows) in split_by_key(&batch, &self.key, &hasher)? {
+                files[file].append_batch(&owned(rows)?)?;
+            }
+            Ok(())
+        };
+        for batch in winners {
+            write(batch)?;
+        }
+        while let Some(batch) = input.next().await {
+            write(batch?)?;
+        }
+        let mut finished = vec![];
+        for f in files.iter_mut() {
+            finished.extend(f.finish()?);
+        }
+        let run = self.clone();
+        let out = futures::stream::iter(finished)
+            .then(move |file| {
+                let run = run.clone();
+                let manager = manager.clone();
+                async move {
+                    // Batches read back share one buffer per message, larger than their rows;
+                    // copied, a kept batch holds (and is charged) only its own rows.
+                    let rows = manager.read_spill_as_stream(file, None)?;
+                    let schema = rows.schema();
+                    let rows = rows.and_then(|b| {
+                        let all = UInt32Array::from_iter_values(0..b.num_rows() as u32);
+                        futures::future::ready(take_record_batch(&b, &all).map_err(Into::into))
+                    });
+                    let rows: SendableRecordBatchStream =
+                        Box::pin(RecordBatchStreamAdapter::new(schema, rows));
+                    run.go(rows, level + 1).await
+                }
             })
             .try_flatten();
-        let first = futures::stream::iter(winners.into_iter().map(Ok));
-        let all: SendableRecordBatchStream = Box::pin(RecordBatchStreamAdapter::new(
-            self.schema.clone(),
-            first.chain(rest),
-        ));
-        let mut by_key: Vec<PhysicalSortExpr> = self
-            .key
-            .iter()
-            .map(|k| PhysicalSortExpr::new_default(k.clone()))
-            .collect();
-        by_key.extend(self.order.iter().cloned());
-        let Some(ordering) = LexOrdering::new(by_key) else {
-            return internal_err!("NewestPerKeyExec: empty sort order");
-        };
-        let source = Arc::new(StreamingTableExec::try_new(
-            self.schema.clone(),
-            vec![Arc::new(OneShot::new(all))],
-            None,
-            vec![],
-            false,
-            None,
-        )?);
-        let sort = Arc::new(SortExec::new(ordering, source));
-        let sorted = sort.execute(0, self.context.clone())?;
-        let key = self.key.clone();
-        let mut previous: Option<Vec<ArrayRef>> = None;
-        let baseline = self.baseline.clone();
-        let out = sorted.map(move |batch| {
-            let batch = batch?;
-            let kept = first_of_each_key(&batch, &key, &mut previous)?;
-            baseline.record_output(kept.num_rows());
-            Ok(kept)
-        });
-        let counts = self.sort_spills;
-        let out = out.chain(futures::stream::poll_fn(move |_| {
-            if let Some(m) = sort.metrics() {
-                let found = [m.spill_count(), m.spilled_bytes(), m.spilled_rows()];
-                for (count, n) in counts.iter().zip(found) {
-                    count.add(n.unwrap_or(0));
-                }
-            }
-            std::task::Poll::Ready(None)
-        }));
         Ok(Box::pin(RecordBatchStreamAdapter::new(self.schema, out)))
     }
 }
 
-/// The rows of a batch sorted by key whose key differs from the row before (across batches).
-fn first_of_each_key(
+/// The rows of `batch` grouped by `hash(key) % SPILL_FANOUT`, as (file, rows).
+fn split_by_key(
     batch: &RecordBatch,
     key: &[Arc<dyn PhysicalExpr>],
-    previous: &mut Option<Vec<ArrayRef>>,
-) -> Result<RecordBatch> {
+    hasher: &std::hash::RandomState,
+) -> Result<Vec<(usize, RecordBatch)>> {
     let n = batch.num_rows();
-    if n == 0 {
-        return Ok(batch.clone());
-    }
     let cols: Vec<ArrayRef> = key
         .iter()
         .map(|k| k.evaluate(batch)?.into_array(n))
         .collect::<Result<_>>()?;
-    // new[i] = key(i) is distinct from key(i - 1); new[0] compares with the previous batch.
-    let mut new = BooleanBuffer::new_unset(n);
-    for (c, col) in cols.iter().enumerate() {
-        let head = match previous {
-            None => true,
-            Some(p) => distinct(&p[c], &col.slice(0, 1))?.value(0),
-        };
-        let rest = distinct(&col.slice(1, n - 1), &col.slice(0, n - 1))?;
-        let mut this = BooleanBuffer::collect_bool(n, |i| {
-            if i == 0 {
-                head
-            } else {
-                rest.value(i - 1)
-            }
-        });
-        this = &this | &new;
-        new = this;
+    let mut hashes = vec![0u64; n];
+    create_hashes_with_hasher(&cols, hasher, &mut hashes)?;
+    let mut rows: Vec<Vec<u32>> = vec![vec![]; SPILL_FANOUT];
+    for (i, h) in hashes.iter().enumerate() {
+        rows[(*h % SPILL_FANOUT as u64) as usize].push(i as u32);
     }
-    *previous = Some(cols.iter().map(|c| c.slice(n - 1, 1)).collect());
-    Ok(filter_record_batch(batch, &BooleanArray::new(new, None))?)
+    rows.into_iter()
+        .enumerate()
+        .filter(|(_, r)| !r.is_empty())
+        .map(|(f, r)| Ok((f, take_record_batch(batch, &UInt32Array::from(r))?)))
+        .collect()
 }
 
 /// `batch` with its string and binary views copied into buffers of their own. Interleaving
@@ -359,43 +352,6 @@ fn owned(batch: RecordBatch) -> Result<RecordBatch> {
         })
         .collect();
     Ok(RecordBatch::try_new(batch.schema(), columns)?)
-}
-
-/// A partition stream handed out once, so a `SortExec` can read an existing stream.
-struct OneShot {
-    schema: SchemaRef,
-    stream: Mutex<Option<SendableRecordBatchStream>>,
-}
-
-impl OneShot {
-    fn new(stream: SendableRecordBatchStream) -> Self {
-        OneShot {
-            schema: stream.schema(),
-            stream: Mutex::new(Some(stream)),
-        }
-    }
-}
-
-impl fmt::Debug for OneShot {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("OneShot")
-    }
-}
-
-impl PartitionStream for OneShot {
-    fn schema(&self) -> &SchemaRef {
-        &self.schema
-    }
-
-    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let taken = self.stream.lock().ok().and_then(|mut s| s.take());
-        taken.unwrap_or_else(|| {
-            Box::pin(RecordBatchStreamAdapter::new(
-                self.schema.clone(),
-                futures::stream::empty(),
-            ))
-        })
-    }
 }
 
 /// Where a key's current winner lives, and its ingestion time as an integer.
@@ -521,7 +477,13 @@ impl<'a> Winners<'a> {
         let ints = ints.as_primitive::<Int64Type>();
         Ok(Some(
             (0..ints.len())
-                .map(|i| if ints.is_null(i) { i64::MIN } else { ints.value(i) })
+                .map(|i| {
+                    if ints.is_null(i) {
+                        i64::MIN
+                    } else {
+                        ints.value(i)
+                    }
+                })
                 .collect(),
         ))
     }
@@ -578,7 +540,11 @@ impl<'a> Winners<'a> {
     fn winners_batches(&self, size: usize) -> Result<Vec<RecordBatch>> {
         if let [only] = self.kept.as_slice() {
             let in_place = only.batch.num_rows() == self.slots.len()
-                && self.slots.iter().enumerate().all(|(g, s)| s.row as usize == g);
+                && self
+                    .slots
+                    .iter()
+                    .enumerate()
+                    .all(|(g, s)| s.row as usize == g);
             if in_place && self.slots.len() <= size {
                 return Ok(vec![only.batch.clone()]);
             }
@@ -604,13 +570,16 @@ impl<'a> Winners<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::arrow::array::{Float64Array, Int64Array, StringArray, TimestampMicrosecondArray};
+    use datafusion::arrow::array::{
+        Float64Array, Int64Array, StringArray, TimestampMicrosecondArray,
+    };
     use datafusion::arrow::datatypes::{Field, Schema, TimeUnit};
     use datafusion::arrow::util::pretty::pretty_format_batches;
     use datafusion::datasource::memory::MemorySourceConfig;
     use datafusion::execution::memory_pool::FairSpillPool;
     use datafusion::execution::runtime_env::RuntimeEnvBuilder;
     use datafusion::physical_expr::expressions::col;
+    use datafusion::physical_expr::PhysicalSortExpr;
     use datafusion::physical_plan::repartition::RepartitionExec;
     use datafusion::physical_plan::{collect, Partitioning};
     use datafusion::prelude::{SessionConfig, SessionContext};
@@ -618,7 +587,11 @@ mod tests {
     fn schema() -> SchemaRef {
         Arc::new(Schema::new(vec![
             Field::new("id", DataType::Int64, true),
-            Field::new("ts", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), true),
+            Field::new(
+                "ts",
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                true,
+            ),
             Field::new("s", DataType::Utf8, true),
             Field::new("v", DataType::Float64, true),
         ]))
@@ -674,8 +647,11 @@ mod tests {
     /// The reference: the window plan the latest view used before this operator.
     async fn by_window(batches: &[RecordBatch]) -> String {
         let ctx = SessionContext::new();
-        ctx.register_batch("h", datafusion::arrow::compute::concat_batches(&schema(), batches).unwrap())
-            .unwrap();
+        ctx.register_batch(
+            "h",
+            datafusion::arrow::compute::concat_batches(&schema(), batches).unwrap(),
+        )
+        .unwrap();
         let sql = "SELECT id, ts, s, v FROM (SELECT *, row_number() OVER (PARTITION BY id \
                    ORDER BY ts DESC NULLS LAST, s DESC NULLS LAST, v DESC NULLS LAST) AS rn FROM h) \
                    WHERE rn = 1 ORDER BY id NULLS FIRST";
@@ -684,7 +660,7 @@ mod tests {
     }
 
     /// The operator over `partitions` hash partitions, under an optional memory limit; also
-    /// returns how many partitions fell back to the sort.
+    /// returns how many spill files it wrote.
     async fn by_exec(
         batches: Vec<RecordBatch>,
         partitions: usize,
@@ -708,14 +684,12 @@ mod tests {
             runtime.build_arc().unwrap(),
         );
         let out = collect(exec.clone(), ctx.task_ctx()).await.unwrap();
-        let fallbacks = exec
-            .metrics()
-            .and_then(|m| m.sum_by_name("sort_fallbacks"))
-            .map_or(0, |v| v.as_usize());
+        let fallbacks = exec.metrics().and_then(|m| m.spill_count()).unwrap_or(0);
         // Same row order as the reference.
-        let sorted = ctx.read_batches(out).unwrap().sort(vec![
-            datafusion::prelude::col("id").sort(true, true),
-        ]);
+        let sorted = ctx
+            .read_batches(out)
+            .unwrap()
+            .sort(vec![datafusion::prelude::col("id").sort(true, true)]);
         let out = sorted.unwrap().collect().await.unwrap();
         (pretty_format_batches(&out).unwrap().to_string(), fallbacks)
     }
@@ -738,28 +712,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn falls_back_to_a_spilling_sort_when_memory_runs_out() {
+    async fn splits_into_spill_files_when_memory_runs_out() {
         let h = history(40, 100, 3_000, 11);
-        let (got, fallbacks) = by_exec(h.clone(), 2, Some(256 * 1024)).await;
-        assert!(fallbacks > 0, "the limit was meant to force the sort");
+        let (got, spills) = by_exec(h.clone(), 2, Some(256 * 1024)).await;
+        assert!(spills > 0, "the limit was meant to force spilling");
         assert_eq!(got, by_window(&h).await);
     }
 
-    #[test]
-    fn first_of_each_key_spans_batches() {
-        let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Int64, true)]));
-        let key = vec![col("k", &schema).unwrap()];
-        let batch = |v: Vec<Option<i64>>| {
-            RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(v))]).unwrap()
-        };
-        let mut previous = None;
-        let a = first_of_each_key(&batch(vec![None, None, Some(1), Some(1)]), &key, &mut previous);
-        let b = first_of_each_key(&batch(vec![Some(1), Some(2)]), &key, &mut previous);
-        let kept = |r: Result<RecordBatch>| {
-            let r = r.unwrap();
-            r.column(0).as_primitive::<Int64Type>().iter().collect::<Vec<_>>()
-        };
-        assert_eq!(kept(a), vec![None, Some(1)]);
-        assert_eq!(kept(b), vec![Some(2)]);
+    #[tokio::test]
+    async fn splits_spill_files_again_when_one_is_still_too_big() {
+        // 60,000 keys under a limit where a sixteenth of them does not fit either.
+        let h = history(100, 1_000, 60_000, 12);
+        let (got, spills) = by_exec(h.clone(), 1, Some(256 << 10)).await;
+        assert!(
+            spills > SPILL_FANOUT,
+            "expected a second level of files, got {spills}"
+        );
+        assert_eq!(got, by_window(&h).await);
     }
 }

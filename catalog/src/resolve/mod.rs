@@ -295,7 +295,12 @@ async fn add_parquet_statistics(
     table: &mut ResolvedTable,
 ) -> Result<()> {
     use datafusion::common::stats::Precision;
-    let format = format::file_format(state, Kind::Parquet, FileCompressionType::UNCOMPRESSED, false);
+    let format = format::file_format(
+        state,
+        Kind::Parquet,
+        FileCompressionType::UNCOMPRESSED,
+        false,
+    );
     let ingest_idx = match &table.ingest {
         IngestSource::Column(c) => table.file_schema.index_of(c).ok(),
         _ => None,
