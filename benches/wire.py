@@ -12,6 +12,9 @@ servers, median of --reps:
   - psycopg 3 `SELECT *` rows/s, text and binary (client-side decoding dominates),
   - connections per second (connect + SELECT 1 + close, sequential),
   - memory per idle connection (server RSS delta over 200 idle connections).
+With --history LAKE (default: compare.py's SF1 lake, when it exists) it also streams the latest
+view of that lake's raw.crm.history (10M rows over 1M keys; Strata computes it on every query)
+against PostgreSQL holding the same latest rows as a plain table, loaded from Strata's answer.
 Needs: tpchgen-cli and psycopg in the venv, PostgreSQL 15 binaries (Debian `postgresql`).
 """
 import argparse, os, shutil, statistics, subprocess, sys, tempfile, time, json
@@ -49,6 +52,8 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--strata", default="target/release/strata")
     ap.add_argument("--work", default="/tmp/strata-wire-bench")
+    ap.add_argument("--history", default="/tmp/strata-compare/sf1/lake",
+                    help="a lake with raw.crm.history (compare.py makes it); skipped if absent")
     args = ap.parse_args()
     import psycopg
 
@@ -61,6 +66,18 @@ def main():
         sh([os.path.join(os.path.dirname(sys.executable), "tpchgen-cli"), "parquet", "-s", args.sf,
             "--tables=lineitem", f"--output-dir={gen}"])
         shutil.move(os.path.join(gen, "lineitem.parquet"), os.path.join(table_dir, "lineitem.parquet"))
+
+    # The history of compare.py's lake, linked into this lake as a keyed table.
+    hist_src = os.path.join(args.history, "raw", "crm", "history")
+    with_latest = os.path.isdir(hist_src)
+    if with_latest:
+        hist_dir = os.path.join(lake, "raw", "crm", "history")
+        os.makedirs(hist_dir, exist_ok=True)
+        for f in os.listdir(hist_src):
+            if not os.path.exists(os.path.join(hist_dir, f)):
+                os.symlink(os.path.join(hist_src, f), os.path.join(hist_dir, f))
+        with open(os.path.join(lake, "strata.toml"), "w") as t:
+            t.write('[tables."raw.crm.history"]\nkey = ["id"]\ndeleted_when = "op = \'d\'"\n')
 
     # Strata
     strata = subprocess.Popen([args.strata, "serve", "--lake", lake, "--listen", "127.0.0.1:0", "--max-connections", "300"],
@@ -102,24 +119,40 @@ def main():
             c.execute("VACUUM ANALYZE lineitem")
             print(f"loaded PostgreSQL in {time.time() - t0:.1f} s", file=sys.stderr)
         rows = c.execute("SELECT count(*) FROM lineitem").fetchone()[0]
+        latest_rows = 0
+        if with_latest:
+            raw_url = f"host=127.0.0.1 port={s_port} user=bench dbname=raw"
+            n = c.execute("SELECT count(*) FROM pg_tables WHERE tablename = 'history_latest'").fetchone()[0]
+            if n == 0:
+                c.execute("CREATE TABLE history_latest (id bigint, status text, amount double precision, "
+                          "op text, _ingested_at timestamptz)")
+                dump = subprocess.Popen(["psql", raw_url, "-c", "COPY (SELECT id, status, amount, op, "
+                                         "_ingested_at FROM crm.history) TO STDOUT"], stdout=subprocess.PIPE)
+                sh(["psql", pg_url, "-c", "COPY history_latest FROM STDIN"], stdin=dump.stdout,
+                   stdout=subprocess.DEVNULL)
+                dump.wait()
+                c.execute("VACUUM ANALYZE history_latest")
+            latest_rows = c.execute("SELECT count(*) FROM history_latest").fetchone()[0]
 
-    def psql_copy(url):
+    def psql_copy(url, sql="SELECT * FROM lineitem", expect=None):
+        expect = expect or rows
         t0 = time.time()
-        p = subprocess.run(["psql", url, "-c", "COPY (SELECT * FROM lineitem) TO STDOUT"],
+        p = subprocess.run(["psql", url, "-c", f"COPY ({sql}) TO STDOUT"],
                            stdout=subprocess.PIPE, check=True)
         n = p.stdout.count(b"\n")
-        assert n == rows, (n, rows)
-        return rows / (time.time() - t0)
+        assert n == expect, (n, expect)
+        return expect / (time.time() - t0)
 
-    def psycopg_select(url, binary):
+    def psycopg_select(url, binary, sql="SELECT * FROM lineitem", expect=None):
+        expect = expect or rows
         t0 = time.time()
         n = 0
         with psycopg.connect(url) as c:
             with c.cursor(binary=binary) as cur:
-                for _ in cur.stream("SELECT * FROM lineitem"):
+                for _ in cur.stream(sql):
                     n += 1
-        assert n == rows
-        return rows / (time.time() - t0)
+        assert n == expect, (n, expect)
+        return expect / (time.time() - t0)
 
     def conns_per_s(url, n=200):
         t0 = time.time()
@@ -142,23 +175,41 @@ def main():
     results = {}
     work_items = [("psql COPY text", psql_copy), ("psycopg text", lambda u: psycopg_select(u, False)),
                   ("psycopg binary", lambda u: psycopg_select(u, True))]
+    servers = [("strata", st_url), ("postgres", pg_url)]
+    if with_latest:
+        # Strata computes the latest view per query; PostgreSQL reads a table of its rows.
+        q = {"strata": "SELECT id, status, amount, op, _ingested_at FROM crm.history",
+             "postgres": "SELECT id, status, amount, op, _ingested_at FROM history_latest"}
+        urls = {"strata": raw_url, "postgres": pg_url}
+        for label, kind in (("latest: psql COPY", "copy"), ("latest: psycopg text", False),
+                            ("latest: psycopg binary", True)):
+            def run(u, kind=kind):
+                server = "strata" if u == raw_url else "postgres"
+                if kind == "copy":
+                    return psql_copy(u, q[server], latest_rows)
+                return psycopg_select(u, kind, q[server], latest_rows)
+            work_items.append((label, run))
     for name, f in work_items:
         for server in ("strata", "postgres"):
             results.setdefault(name, {})[server] = []
         for _ in range(args.reps):
-            for server, url in (("strata", st_url), ("postgres", pg_url)):
+            for server, url in servers:
+                if name.startswith("latest:"):
+                    url = urls[server]
                 results[name][server].append(f(url))
     conns = {"strata": conns_per_s(st_url), "postgres": conns_per_s(pg_url)}
     idle = {"strata": idle_kb(st_url, strata.pid), "postgres": idle_kb(pg_url, pg.pid)}
     strata.terminate(); pg.terminate()
 
     print(f"rows: {rows:,} (TPC-H SF{args.sf} lineitem, 16 columns); median of {args.reps}, alternating")
-    print(f"{'workload':<18} {'strata rows/s':>15} {'postgres rows/s':>16} {'ratio':>7}")
+    if with_latest:
+        print(f"latest: {latest_rows:,} rows, 5 columns (Strata's latest view of raw.crm.history vs a PostgreSQL table of them)")
+    print(f"{'workload':<24} {'strata rows/s':>15} {'postgres rows/s':>16} {'ratio':>7}")
     table = {}
     for name, by in results.items():
         s, p = statistics.median(by["strata"]), statistics.median(by["postgres"])
         table[name] = {"strata": s, "postgres": p, "ratio": s / p}
-        print(f"{name:<18} {s:>15,.0f} {p:>16,.0f} {s / p:>6.2f}x")
+        print(f"{name:<24} {s:>15,.0f} {p:>16,.0f} {s / p:>6.2f}x")
     print(f"{'connections/s':<18} {conns['strata']:>15,.0f} {conns['postgres']:>16,.0f} {conns['strata'] / conns['postgres']:>6.2f}x")
     print(f"{'kB per idle conn':<18} {idle['strata']:>15,.0f} {idle['postgres']:>16,.0f}")
     print(json.dumps({"rows": rows, "streaming": table, "connections_per_s": conns, "idle_kb_per_conn": idle}))
