@@ -111,7 +111,7 @@ mod tests {
     #[test]
     fn remembers_the_peak_and_keeps_the_limit() {
         let pool: Arc<dyn MemoryPool> = Arc::new(PeakPool::new(Some(1000)));
-        let mut a = MemoryConsumer::new("a")
+        let a = MemoryConsumer::new("a")
             .with_can_spill(true)
             .register(&pool);
         a.try_grow(600).unwrap();
