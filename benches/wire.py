@@ -172,31 +172,27 @@ def main():
             c.close()
         return (after - before) / n
 
-    results = {}
-    work_items = [("psql COPY text", psql_copy), ("psycopg text", lambda u: psycopg_select(u, False)),
-                  ("psycopg binary", lambda u: psycopg_select(u, True))]
-    servers = [("strata", st_url), ("postgres", pg_url)]
+    # Each workload is run as f(server), alternating servers per repetition.
+    url = {"strata": st_url, "postgres": pg_url}
+    work_items = [("psql COPY text", lambda s: psql_copy(url[s])),
+                  ("psycopg text", lambda s: psycopg_select(url[s], False)),
+                  ("psycopg binary", lambda s: psycopg_select(url[s], True))]
     if with_latest:
         # Strata computes the latest view per query; PostgreSQL reads a table of its rows.
+        latest_url = {"strata": raw_url, "postgres": pg_url}
         q = {"strata": "SELECT id, status, amount, op, _ingested_at FROM crm.history",
              "postgres": "SELECT id, status, amount, op, _ingested_at FROM history_latest"}
-        urls = {"strata": raw_url, "postgres": pg_url}
-        for label, kind in (("latest: psql COPY", "copy"), ("latest: psycopg text", False),
-                            ("latest: psycopg binary", True)):
-            def run(u, kind=kind):
-                server = "strata" if u == raw_url else "postgres"
-                if kind == "copy":
-                    return psql_copy(u, q[server], latest_rows)
-                return psycopg_select(u, kind, q[server], latest_rows)
-            work_items.append((label, run))
+        work_items += [
+            ("latest: psql COPY", lambda s: psql_copy(latest_url[s], q[s], latest_rows)),
+            ("latest: psycopg text", lambda s: psycopg_select(latest_url[s], False, q[s], latest_rows)),
+            ("latest: psycopg binary", lambda s: psycopg_select(latest_url[s], True, q[s], latest_rows)),
+        ]
+    results = {}
     for name, f in work_items:
-        for server in ("strata", "postgres"):
-            results.setdefault(name, {})[server] = []
+        results[name] = {"strata": [], "postgres": []}
         for _ in range(args.reps):
-            for server, url in servers:
-                if name.startswith("latest:"):
-                    url = urls[server]
-                results[name][server].append(f(url))
+            for server in ("strata", "postgres"):
+                results[name][server].append(f(server))
     conns = {"strata": conns_per_s(st_url), "postgres": conns_per_s(pg_url)}
     idle = {"strata": idle_kb(st_url, strata.pid), "postgres": idle_kb(pg_url, pg.pid)}
     strata.terminate(); pg.terminate()

@@ -113,7 +113,8 @@ impl TableProvider for LatestTable {
         state: &dyn Session,
         projection: Option<&Vec<usize>>,
         filters: &[Expr],
-        limit: Option<usize>,
+        // A hint only: DataFusion keeps its own limit above this scan.
+        _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let t = self.table();
         let wanted: Vec<usize> = projection
@@ -189,8 +190,6 @@ impl TableProvider for LatestTable {
                 Ok(ProjectionExpr::new(Arc::new(c), name.clone()))
             })
             .collect::<Result<Vec<_>>>()?;
-        // `limit` is a hint: DataFusion keeps its own limit above this scan.
-        let _ = limit;
         Ok(Arc::new(ProjectionExec::try_new(exprs, plan)?))
     }
 }
