@@ -85,6 +85,19 @@ pub struct ServeArgs {
     /// Threads that run queries [default: the number of cores].
     #[arg(long, value_name = "N")]
     pub query_threads: Option<usize>,
+    /// Longest SQL text a client may send, e.g. 1MB; longer ones get SQLSTATE 54000 [default: 16MB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_query_size: Option<usize>,
+    /// Longest protocol message of any other kind (bound values, COPY data) [default: 64MB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_message_size: Option<usize>,
+    /// Deepest nesting of a statement (brackets, CASE, chained operators); deeper ones get
+    /// SQLSTATE 54001 [default: 10000].
+    #[arg(long, value_name = "N")]
+    pub max_expression_depth: Option<usize>,
+    /// How long a client may take to connect and authenticate, e.g. 30s [default: 60s].
+    #[arg(long, value_name = "DURATION")]
+    pub startup_timeout: Option<String>,
 }
 
 /// How result sets are written.

@@ -83,6 +83,10 @@ pub struct ServerConfig {
     pub tls_cert: Option<String>,
     pub tls_key: Option<String>,
     pub require_tls: Option<bool>,
+    pub max_query_size: Option<String>,
+    pub max_message_size: Option<String>,
+    pub startup_timeout: Option<String>,
+    pub max_expression_depth: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

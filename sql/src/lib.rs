@@ -3,16 +3,19 @@
 
 mod dialect;
 mod engine;
+pub mod limits;
 mod memory;
 pub mod pg;
 mod session;
 mod settings;
 mod split;
+mod statement;
 mod suggest;
 mod travel;
 
 pub use dialect::StrataDialect;
 pub use engine::Engine;
+pub use limits::StatementLimits;
 pub use memory::MemoryUse;
 pub use session::{Described, Output, ScanProgress, Session, SessionOptions, Statement};
 pub use strata_catalog::{Lake, ZONES};

@@ -2,9 +2,11 @@
 //! Strata's own statements (REFRESH, `strata.as_of`, `search_path`, time travel) handled before
 //! DataFusion plans the rest. The REPL, `-c`, the library and the server all run SQL through here.
 use crate::engine::Engine;
-use crate::split::split_statements;
 use crate::travel;
-use crate::{dialect::StrataDialect, suggest, Result, SqlError};
+use crate::limits::{Grown, Shape, StatementLimits};
+use crate::statement::{placeholder_sql_types, Kind};
+pub use crate::statement::Statement;
+use crate::{suggest, Result, SqlError};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::error::DataFusionError;
@@ -14,9 +16,8 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{execute_stream, ExecutionPlan};
 use datafusion::prelude::{DataFrame, SessionContext};
-use datafusion::sql::parser::{DFParserBuilder, Statement as DFStatement};
+use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast;
-use datafusion::sql::sqlparser::parser::ParserError;
 use std::sync::Arc;
 use strata_catalog::{Lake, TableName};
 
@@ -28,105 +29,6 @@ pub struct SessionOptions {
     pub memory_limit: Option<usize>,
     /// Initial `strata.as_of` (same syntax as `SET strata.as_of`).
     pub as_of: Option<String>,
-}
-
-/// One parsed statement, ready for [`Session::execute`].
-#[derive(Debug, Clone)]
-pub struct Statement {
-    text: String,
-    kind: Kind,
-}
-
-#[derive(Debug, Clone)]
-enum Kind {
-    Refresh,
-    Sql(Box<DFStatement>),
-    /// `COPY … TO STDOUT` (Postgres sessions): the query and how to write its rows.
-    CopyOut(Box<DFStatement>, crate::pg::CopyOptions),
-    /// A statement accepted without effect (LISTEN/UNLISTEN on a lake without notifications).
-    Accepted(String),
-    /// `MOVE …`: a FETCH whose rows are skipped (cursors only move forward).
-    Move(Box<DFStatement>),
-}
-
-impl Statement {
-    /// Types a client declared for `$1`, `$2`… (the extended protocol's Parse): each declared
-    /// placeholder becomes `CAST($n AS type)`, so planning and [`Session::describe`] know it.
-    /// `types` are SQL type names such as `int4` or `text[]`; None leaves a placeholder as is.
-    pub fn declare_param_types(&mut self, types: &[Option<String>]) {
-        use datafusion::sql::sqlparser::ast::{Expr, VisitMut, VisitorMut};
-        struct Declare<'a>(&'a [Option<ast::DataType>]);
-        impl VisitorMut for Declare<'_> {
-            type Break = ();
-            fn post_visit_expr(&mut self, e: &mut Expr) -> std::ops::ControlFlow<()> {
-                if let Expr::Value(v) = e {
-                    if let ast::Value::Placeholder(p) = &v.value {
-                        let n = p.trim_start_matches('$').parse::<usize>().unwrap_or(0);
-                        if let Some(Some(t)) = n.checked_sub(1).and_then(|i| self.0.get(i)) {
-                            *e = Expr::Cast {
-                                kind: ast::CastKind::Cast,
-                                expr: Box::new(e.clone()),
-                                data_type: t.clone(),
-                                array: false,
-                                format: None,
-                            };
-                        }
-                    }
-                }
-                std::ops::ControlFlow::Continue(())
-            }
-        }
-        let dialect = StrataDialect::default();
-        let parsed: Vec<Option<ast::DataType>> = types
-            .iter()
-            .map(|t| {
-                t.as_ref().and_then(|t| {
-                    datafusion::sql::sqlparser::parser::Parser::new(&dialect)
-                        .try_with_sql(t)
-                        .and_then(|mut p| p.parse_data_type())
-                        .ok()
-                })
-            })
-            .collect();
-        if parsed.iter().all(Option::is_none) {
-            return;
-        }
-        if let Kind::Sql(ast) = &mut self.kind {
-            if let DFStatement::Statement(s) = ast.as_mut() {
-                let _ = s.visit(&mut Declare(&parsed));
-            }
-        }
-    }
-}
-
-/// The SQL type names placeholders are cast to in the statement's text, by position.
-fn placeholder_sql_types(ast: &DFStatement, count: usize) -> Vec<Option<String>> {
-    use datafusion::sql::sqlparser::ast::{Expr, Visit, Visitor};
-    struct Find(Vec<Option<String>>);
-    impl Visitor for Find {
-        type Break = ();
-        fn pre_visit_expr(&mut self, e: &Expr) -> std::ops::ControlFlow<()> {
-            if let Expr::Cast {
-                expr, data_type, ..
-            } = e
-            {
-                if let Expr::Value(v) = expr.as_ref() {
-                    if let ast::Value::Placeholder(p) = &v.value {
-                        let n = p.trim_start_matches('$').parse::<usize>().unwrap_or(0);
-                        if let Some(slot) = n.checked_sub(1).and_then(|i| self.0.get_mut(i)) {
-                            slot.get_or_insert_with(|| data_type.to_string().to_lowercase());
-                        }
-                    }
-                }
-            }
-            std::ops::ControlFlow::Continue(())
-        }
-    }
-    let mut find = Find(vec![None; count]);
-    if let DFStatement::Statement(s) = ast {
-        let _ = s.visit(&mut find);
-    }
-    find.0
 }
 
 /// Types of placeholders that appear as `CAST($n AS type)` (or `$n::type`): DataFusion leaves
@@ -154,12 +56,6 @@ fn placeholder_casts(plan: &LogicalPlan) -> std::collections::HashMap<String, Da
     found
 }
 
-impl std::fmt::Display for Statement {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
 /// What a statement produced.
 pub enum Output {
     /// A result set, streamed batch by batch.
@@ -173,6 +69,24 @@ pub enum Output {
     },
 }
 
+impl Output {
+    /// The output with its rows polled and dropped on a stack deep enough for `shape`.
+    fn grown(self, shape: Shape) -> Output {
+        let grow = |rows: SendableRecordBatchStream| -> SendableRecordBatchStream {
+            let schema = rows.schema();
+            Box::pin(RecordBatchStreamAdapter::new(schema, Grown::new(rows, shape)))
+        };
+        match self {
+            Output::Rows(rows) => Output::Rows(grow(rows)),
+            Output::CopyOut { rows, options } => Output::CopyOut {
+                rows: grow(rows),
+                options,
+            },
+            status => status,
+        }
+    }
+}
+
 /// A SQL session over a lake: current zone and schema, settings such as `strata.as_of`.
 pub struct Session {
     pub(crate) ctx: SessionContext,
@@ -181,6 +95,8 @@ pub struct Session {
     running: std::sync::Mutex<Option<Arc<dyn ExecutionPlan>>>,
     /// Postgres compatibility, for sessions the server creates.
     pub(crate) pg: Option<Arc<crate::pg::PgState>>,
+    /// Bounds on the statements it parses (settings of the embedder or server).
+    limits: StatementLimits,
 }
 
 /// How much the latest query has read so far, from its scans' metrics.
@@ -203,6 +119,7 @@ impl Session {
             lake,
             running: Default::default(),
             pg: None,
+            limits: StatementLimits::default(),
         };
         if as_of.is_some() {
             session.set_as_of(as_of)?;
@@ -240,17 +157,29 @@ impl Session {
         }
     }
 
-    /// Splits SQL text into statements and parses each.
+    /// Splits SQL text into statements and parses each. A statement nesting deeper than
+    /// `max_expression_depth` is refused (54001) before it is parsed, and one naming a
+    /// placeholder no client could bind (`$0`, `$99999999999`) after (42P02).
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
-        let pieces = split_statements(sql).map_err(SqlError::Syntax)?;
-        match &self.pg {
-            Some(pg) => pieces.into_iter().map(|p| parse_pg(pg, p)).collect(),
-            None => pieces.into_iter().map(parse_one).collect(),
-        }
+        crate::statement::parse(sql, self.pg.as_deref(), &self.limits)
+    }
+
+    /// Limits on the statements this session parses.
+    pub fn set_statement_limits(&mut self, limits: StatementLimits) {
+        self.limits = limits;
     }
 
     /// Runs one statement. A result set streams; nothing is collected here.
     pub async fn execute(&self, stmt: &Statement) -> Result<Output> {
+        if stmt.shape.is_deep() {
+            let run = Grown::new(Box::pin(self.execute_here(stmt)), stmt.shape).await;
+            return run.map(|out| out.grown(stmt.shape));
+        }
+        self.execute_here(stmt).await
+    }
+
+    /// [`Session::execute`] on the stack it is polled on.
+    async fn execute_here(&self, stmt: &Statement) -> Result<Output> {
         self.lake.refresh_if_stale().await?;
         match &stmt.kind {
             Kind::Refresh => {
@@ -288,18 +217,37 @@ impl Session {
         stmt: &Statement,
         params: datafusion::common::ParamValues,
     ) -> Result<Output> {
+        if stmt.shape.is_deep() {
+            let run = Grown::new(Box::pin(self.execute_with_params_here(stmt, params)), stmt.shape);
+            return run.await.map(|out| out.grown(stmt.shape));
+        }
+        self.execute_with_params_here(stmt, params).await
+    }
+
+    async fn execute_with_params_here(
+        &self,
+        stmt: &Statement,
+        params: datafusion::common::ParamValues,
+    ) -> Result<Output> {
         match &stmt.kind {
             Kind::Sql(ast) => {
                 self.lake.refresh_if_stale().await?;
                 self.execute_sql((**ast).clone(), Some(params)).await
             }
-            _ => self.execute(stmt).await,
+            _ => self.execute_here(stmt).await,
         }
     }
 
     /// The result columns and parameter types of a statement, without running it; None for
     /// statements without a result set (or whose columns are only known once run, like FETCH).
     pub async fn describe(&self, stmt: &Statement) -> Result<Described> {
+        if stmt.shape.is_deep() {
+            return Grown::new(Box::pin(self.describe_here(stmt)), stmt.shape).await;
+        }
+        self.describe_here(stmt).await
+    }
+
+    async fn describe_here(&self, stmt: &Statement) -> Result<Described> {
         let ast = match &stmt.kind {
             Kind::Sql(ast) => ast,
             Kind::CopyOut(..) | Kind::Refresh | Kind::Accepted(_) | Kind::Move(_) => {
@@ -355,8 +303,9 @@ impl Session {
                         kind: Kind::Sql(Box::new(DFStatement::Statement(Box::new(
                             ast::Statement::Query(query),
                         )))),
+                        shape: stmt.shape,
                     };
-                    let described = Box::pin(self.describe(&inner)).await?;
+                    let described = Box::pin(self.describe_here(&inner)).await?;
                     return Ok(Described {
                         schema: None,
                         ..described
@@ -672,148 +621,6 @@ pub struct Described {
     pub declared: Vec<Option<String>>,
 }
 
-/// `FETCH 5 c` / `MOVE FORWARD 5 c`: PostgreSQL lets FROM/IN be left out (asyncpg does);
-/// the parser needs it, so it goes in before the cursor name.
-fn cursor_from(text: String) -> String {
-    let trimmed = text.trim().trim_end_matches(';').trim_end();
-    let words: Vec<&str> = trimmed.split_whitespace().collect();
-    let is_cursor_command = words
-        .first()
-        .is_some_and(|w| w.eq_ignore_ascii_case("fetch") || w.eq_ignore_ascii_case("move"));
-    let has_from = words
-        .iter()
-        .any(|w| w.eq_ignore_ascii_case("from") || w.eq_ignore_ascii_case("in"));
-    // A quoted name may hold spaces; only a one-word name is moved behind FROM.
-    let Some(name) = words.last() else {
-        return text;
-    };
-    let whole_name = !name.starts_with('"') || (name.len() > 1 && name.ends_with('"'));
-    if !is_cursor_command || has_from || words.len() < 2 || !whole_name {
-        return text;
-    }
-    let head = &trimmed[..trimmed.len() - name.len()];
-    format!("{head}FROM {name}")
-}
-
-/// Parses one statement of a Postgres session: the client catalog queries psql, JDBC and BI
-/// tools send are rewritten into forms DataFusion plans (datafusion-pg-catalog's rules), and
-/// `COPY … TO STDOUT` and LISTEN/UNLISTEN are recognised.
-fn parse_pg(pg: &crate::pg::PgState, text: String) -> Result<Statement> {
-    let text = cursor_from(text);
-    let words: Vec<String> = text
-        .split_whitespace()
-        .take(2)
-        .map(|w| w.trim_end_matches(';').to_ascii_uppercase())
-        .collect();
-    match words.first().map(String::as_str) {
-        Some(w @ ("LISTEN" | "UNLISTEN" | "NOTIFY")) => {
-            return Ok(Statement {
-                kind: Kind::Accepted(w.to_string()),
-                text,
-            })
-        }
-        Some("MOVE") => {
-            let fetch = format!("FETCH{}", &text.trim_start()[4..]);
-            if let Statement {
-                kind: Kind::Sql(ast),
-                ..
-            } = parse_one(fetch)?
-            {
-                return Ok(Statement {
-                    kind: Kind::Move(ast),
-                    text,
-                });
-            }
-        }
-        Some("COPY") => {
-            let dialect = StrataDialect::default();
-            if let Ok(mut stmts) =
-                datafusion::sql::sqlparser::parser::Parser::parse_sql(&dialect, &text)
-            {
-                if let Some(found) = stmts.pop().as_ref().and_then(crate::pg::copy_to_stdout) {
-                    let (query, options) = found?;
-                    return Ok(Statement {
-                        kind: Kind::CopyOut(
-                            Box::new(DFStatement::Statement(Box::new(pg.parser.rewrite(query)))),
-                            options,
-                        ),
-                        text,
-                    });
-                }
-            }
-        }
-        _ => {}
-    }
-    let ours = parse_one(text.clone());
-    let plain = match &ours {
-        Ok(Statement {
-            kind: Kind::Sql(ast),
-            ..
-        }) => matches!(ast.as_ref(), DFStatement::Statement(_)),
-        Ok(_) => false,
-        Err(_) => true,
-    };
-    if !plain {
-        return ours;
-    }
-    // The rewriting parser speaks plain PostgreSQL; Strata's own syntax (time travel) fails
-    // there and keeps Strata's parse, rewritten by the same rules.
-    match pg.parser.parse(&text) {
-        Ok(mut stmts) if stmts.len() == 1 => {
-            let mut s = stmts.pop().expect("one statement");
-            crate::pg::rewrite(&mut s);
-            Ok(Statement {
-                kind: Kind::Sql(Box::new(DFStatement::Statement(Box::new(s)))),
-                text,
-            })
-        }
-        _ => {
-            let mut stmt = ours?;
-            if let Kind::Sql(ast) = &mut stmt.kind {
-                if let DFStatement::Statement(s) = ast.as_mut() {
-                    **s = pg.parser.rewrite((**s).clone());
-                    crate::pg::rewrite(s);
-                }
-            }
-            Ok(stmt)
-        }
-    }
-}
-
-fn parse_one(text: String) -> Result<Statement> {
-    let words: Vec<String> = text
-        .split_whitespace()
-        .map(|w| w.to_ascii_uppercase())
-        .collect();
-    if words == ["REFRESH"] {
-        return Ok(Statement {
-            text,
-            kind: Kind::Refresh,
-        });
-    }
-    let dialect = StrataDialect::default();
-    let syntax = |e: DataFusionError| match e {
-        DataFusionError::SQL(e, _) => SqlError::Syntax(match *e {
-            ParserError::ParserError(m) | ParserError::TokenizerError(m) => m,
-            other => other.to_string(),
-        }),
-        other => other.into(),
-    };
-    let mut parser = DFParserBuilder::new(text.as_str())
-        .with_dialect(&dialect)
-        .build()
-        .map_err(syntax)?;
-    let mut stmts = parser.parse_statements().map_err(syntax)?;
-    let ast = match (stmts.pop_front(), stmts.is_empty()) {
-        (Some(s), true) => s,
-        _ => return Err(DataFusionError::Plan(format!("expected one statement: {text}")).into()),
-    };
-    Ok(Statement {
-        text,
-        kind: Kind::Sql(Box::new(ast)),
-    })
-}
-
 /// The command tag of plans without a result set.
 fn status_tag(plan: &LogicalPlan) -> Option<String> {
     use datafusion::logical_expr::{DdlStatement, Statement as S};
@@ -833,18 +640,4 @@ fn status_tag(plan: &LogicalPlan) -> Option<String> {
         },
         _ => return None,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn fetch_and_move_without_from_name_the_cursor() {
-        assert_eq!(super::cursor_from("FETCH 5 c".into()), "FETCH 5 FROM c");
-        assert_eq!(
-            super::cursor_from("MOVE FORWARD 5 \"c1\";".into()),
-            "MOVE FORWARD 5 FROM \"c1\""
-        );
-        assert_eq!(super::cursor_from("FETCH 5 IN c".into()), "FETCH 5 IN c");
-        assert_eq!(super::cursor_from("SELECT 1".into()), "SELECT 1");
-    }
 }

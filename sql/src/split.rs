@@ -3,10 +3,10 @@
 use crate::dialect::StrataDialect;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 
-/// The statements of `sql`, each without its `;`, empty ones dropped. Each statement is a
-/// slice of the original text: re-printing tokens would lose how literals were written
-/// (`'it''s'` prints back as `'it's'`).
-pub fn split_statements(sql: &str) -> Result<Vec<String>, String> {
+/// The statements of `sql`, each without its `;`, empty ones dropped, with its tokens (for the
+/// depth check that runs before parsing). Each statement is a slice of the original text:
+/// re-printing tokens would lose how literals were written (`'it''s'` prints back as `'it's'`).
+pub fn split_statements(sql: &str) -> Result<Vec<(String, Vec<Token>)>, String> {
     let dialect = StrataDialect::default();
     let tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
@@ -24,27 +24,23 @@ pub fn split_statements(sql: &str) -> Result<Vec<String>, String> {
     };
     let mut out = vec![];
     let mut from = 0;
+    let mut current = vec![];
     for t in tokens {
         if t.token == Token::SemiColon {
             let at = offset(t.span.start.line, t.span.start.column);
-            push(&mut out, &sql[from..at]);
+            push(&mut out, &sql[from..at], std::mem::take(&mut current));
             from = at + 1;
+        } else {
+            current.push(t.token);
         }
     }
-    push(&mut out, &sql[from.min(sql.len())..]);
+    push(&mut out, &sql[from.min(sql.len())..], current);
     Ok(out)
 }
 
-fn push(out: &mut Vec<String>, current: &str) {
-    let has_code = {
-        let dialect = StrataDialect::default();
-        Tokenizer::new(&dialect, current)
-            .tokenize()
-            .map(|ts| ts.iter().any(|t| !matches!(t, Token::Whitespace(_))))
-            .unwrap_or(true)
-    };
-    if has_code {
-        out.push(current.trim().to_string());
+fn push(out: &mut Vec<(String, Vec<Token>)>, text: &str, tokens: Vec<Token>) {
+    if tokens.iter().any(|t| !matches!(t, Token::Whitespace(_))) {
+        out.push((text.trim().to_string(), tokens));
     }
 }
 
@@ -54,8 +50,12 @@ mod tests {
 
     #[test]
     fn splits_at_top_level_semicolons_only() {
-        let s =
-            split_statements("select ';' as a; -- c;\n select \"x;y\" from t;; /* ; */").unwrap();
+        let s: Vec<String> =
+            split_statements("select ';' as a; -- c;\n select \"x;y\" from t;; /* ; */")
+                .unwrap()
+                .into_iter()
+                .map(|(text, _)| text)
+                .collect();
         assert_eq!(s.len(), 2, "{s:?}");
         assert_eq!(s[0], "select ';' as a");
         assert!(s[1].contains("\"x;y\""));
@@ -63,7 +63,11 @@ mod tests {
 
     #[test]
     fn literals_keep_their_escapes() {
-        let s = split_statements("select 'it''s'; select E'a\\'b', 'é;'").unwrap();
+        let s: Vec<String> = split_statements("select 'it''s'; select E'a\\'b', 'é;'")
+            .unwrap()
+            .into_iter()
+            .map(|(text, _)| text)
+            .collect();
         assert_eq!(s, vec!["select 'it''s'", "select E'a\\'b', 'é;'"]);
     }
 }

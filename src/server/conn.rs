@@ -53,6 +53,7 @@ impl Conn {
         Conn {
             parser: Arc::new(StmtParser {
                 session: session.clone(),
+                shared: shared.clone(),
             }),
             shared,
             peer,
@@ -435,13 +436,13 @@ impl Conn {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let session = self.session()?;
-        let stmts = match session.parse(text) {
+        let parsing = {
+            let (session, text) = (session.clone(), text.to_owned());
+            async move { session.parse(&text) }
+        };
+        let stmts = match self.shared.exec.offload(parsing).await {
             Ok(s) => s,
-            Err(e) => {
-                return self
-                    .send_error(client, error_info(&QueryError::Sql(e)), status)
-                    .await
-            }
+            Err(e) => return self.send_error(client, error_info(&e), status).await,
         };
         if stmts.is_empty() {
             client
@@ -666,6 +667,8 @@ pub struct Prepared {
 
 pub struct StmtParser {
     session: Arc<OnceLock<Arc<Session>>>,
+    /// The connection's shared state: statements are parsed and described on its query runtime.
+    shared: Arc<Shared>,
 }
 
 /// The SQL name of a parameter type a client declared, for the types Strata can plan with;
@@ -735,30 +738,31 @@ impl QueryParser for StmtParser {
             .get()
             .cloned()
             .ok_or_else(|| super::fatal("08P01", "Parse before authentication"))?;
-        let to_pg = |e: strata_sql::SqlError| {
-            PgWireError::UserError(Box::new(error_info(&QueryError::Sql(e))))
+        let types: Vec<Option<String>> = types
+            .iter()
+            .map(|t| t.as_ref().and_then(sql_type_name))
+            .collect();
+        let sql = sql.to_owned();
+        let preparing = async move {
+            let mut stmts = session.parse(&sql)?;
+            if stmts.len() > 1 {
+                return Err(strata_sql::SqlError::Pg {
+                    code: "42601",
+                    message: "cannot insert multiple commands into a prepared statement".into(),
+                });
+            }
+            let Some(mut stmt) = stmts.pop() else {
+                return Ok(None);
+            };
+            stmt.declare_param_types(&types);
+            let described = session.describe(&stmt).await?;
+            Ok(Some(Prepared { stmt, described }))
         };
-        let mut stmts = session.parse(sql).map_err(to_pg)?;
-        if stmts.len() > 1 {
-            return Err(PgWireError::UserError(Box::new(
-                pgwire::error::ErrorInfo::new(
-                    "ERROR".into(),
-                    "42601".into(),
-                    "cannot insert multiple commands into a prepared statement".into(),
-                ),
-            )));
-        }
-        let Some(mut stmt) = stmts.pop() else {
-            return Ok(None);
-        };
-        stmt.declare_param_types(
-            &types
-                .iter()
-                .map(|t| t.as_ref().and_then(sql_type_name))
-                .collect::<Vec<_>>(),
-        );
-        let described = session.describe(&stmt).await.map_err(to_pg)?;
-        Ok(Some(Prepared { stmt, described }))
+        self.shared
+            .exec
+            .offload(preparing)
+            .await
+            .map_err(|e| PgWireError::UserError(Box::new(error_info(&e))))
     }
 
     fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {

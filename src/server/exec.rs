@@ -149,6 +149,19 @@ impl Executor {
         })
     }
 
+    /// Runs `work` (parsing, describing) on the query runtime, so a large or deep statement
+    /// never holds up the runtime that serves sockets; a panic in it is an error.
+    pub async fn offload<T: Send + 'static>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, SqlError>> + Send + 'static,
+    ) -> Result<T, QueryError> {
+        match self.handle.spawn(AssertUnwindSafe(work).catch_unwind()).await {
+            Ok(Ok(result)) => result.map_err(QueryError::Sql),
+            Ok(Err(panic)) => Err(QueryError::Panicked(panic_text(&*panic))),
+            Err(e) => Err(QueryError::Panicked(e.to_string())),
+        }
+    }
+
     /// Polls the query's stream on the query runtime and forwards batches.
     fn drive(
         &self,

@@ -5,7 +5,9 @@
 //! each connection is a task, so one client's failure or panic ends that client only.
 mod conn;
 mod exec;
+mod frames;
 pub mod scram;
+mod socket;
 mod startup;
 
 use anyhow::{bail, Context as _, Result};
@@ -24,7 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use strata_catalog::config::UserConfig;
 use strata_sql::pg::{parse_millis, PgEngine};
-use strata_sql::{Engine, Lake};
+use strata_sql::{Engine, Lake, StatementLimits};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
@@ -40,6 +42,12 @@ pub struct ServeOptions {
     pub tls: Option<(PathBuf, PathBuf)>,
     pub require_tls: bool,
     pub query_threads: usize,
+    /// How large client messages may be (docs/server.md, "Protocol limits").
+    pub limits: frames::Limits,
+    /// How long a client may take from connecting to finishing authentication.
+    pub startup_timeout: Duration,
+    /// Bounds on statements (nesting depth), for every session.
+    pub statement_limits: StatementLimits,
 }
 
 /// What every connection shares.
@@ -50,6 +58,8 @@ pub struct Shared {
     require_tls: bool,
     statement_timeout_ms: u64,
     query_memory_limit: Option<usize>,
+    statement_limits: StatementLimits,
+    /// Running queries by (pid → secret, cancel signal), for CancelRequest.
     cancels: Mutex<HashMap<i32, (i32, watch::Sender<u64>)>>,
     shutdown: watch::Sender<bool>,
     next_pid: AtomicI32,
@@ -63,6 +73,19 @@ impl Shared {
 
     fn clock_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
+    }
+
+    /// A CancelRequest: stops the query of the connection whose (pid, secret) it names.
+    fn cancel(&self, pid: i32, secret: &[u8]) {
+        let secret = <[u8; 4]>::try_from(secret).ok().map(i32::from_be_bytes);
+        let cancels = self.cancels.lock().expect("cancel registry");
+        match (cancels.get(&pid), secret) {
+            (Some((expected, tx)), Some(secret)) if *expected == secret => {
+                tx.send_modify(|n| *n += 1);
+                tracing::info!(pid, "query cancelled by request");
+            }
+            _ => tracing::warn!(pid, "cancel request for no matching connection"),
+        }
     }
 }
 
@@ -84,26 +107,18 @@ impl PgWireServerHandlers for Handlers {
     }
 }
 
-/// Answers CancelRequest, which arrives on a connection of its own: the (pid, secret) pair
-/// from BackendKeyData finds the connection whose query to stop.
+/// pgwire's cancel hook. CancelRequests are answered in [`socket::open`] before a connection
+/// counts as a session, so this only covers one reaching pgwire's dispatcher some other way.
 struct Canceller(Arc<Shared>);
 
 #[async_trait::async_trait]
 impl CancelHandler for Canceller {
     async fn on_cancel_request(&self, req: CancelRequest) {
-        // Before the protocol version is known the codec may hand the key over as raw bytes.
         let secret = match &req.secret_key {
-            SecretKey::I32(s) => Some(*s),
-            SecretKey::Bytes(b) => <[u8; 4]>::try_from(b.as_ref()).ok().map(i32::from_be_bytes),
+            SecretKey::I32(s) => s.to_be_bytes().to_vec(),
+            SecretKey::Bytes(b) => b.to_vec(),
         };
-        let cancels = self.0.cancels.lock().expect("cancel registry");
-        match (cancels.get(&req.pid), secret) {
-            (Some((expected, tx)), Some(secret)) if *expected == secret => {
-                tx.send_modify(|n| *n += 1);
-                tracing::info!(pid = req.pid, "query cancelled by request");
-            }
-            _ => tracing::warn!(pid = req.pid, "cancel request for no matching connection"),
-        }
+        self.0.cancel(req.pid, &secret);
     }
 }
 
@@ -198,6 +213,37 @@ pub fn options(lake: &Lake, flags: &crate::cli::ServeArgs) -> Result<ServeOption
     if require_tls && tls.is_none() {
         bail!("require_tls is set but no certificate is: give --tls-cert and --tls-key");
     }
+    let size = |flag: Option<usize>, cfg: &Option<String>, default: usize, name: &str| -> Result<usize> {
+        match (flag, cfg) {
+            (Some(n), _) => Ok(n),
+            (None, Some(text)) => crate::cli::parse_size(text)
+                .map_err(|e| anyhow::anyhow!("strata.toml: [server] {name}: {e}")),
+            (None, None) => Ok(default),
+        }
+    };
+    let defaults = frames::Limits::default();
+    let limits = frames::Limits {
+        max_query_size: size(
+            flags.max_query_size,
+            &cfg.max_query_size,
+            defaults.max_query_size,
+            "max_query_size",
+        )?,
+        max_message_size: size(
+            flags.max_message_size,
+            &cfg.max_message_size,
+            defaults.max_message_size,
+            "max_message_size",
+        )?,
+    };
+    let startup = flags
+        .startup_timeout
+        .clone()
+        .or_else(|| cfg.startup_timeout.clone())
+        .unwrap_or_else(|| "60s".into());
+    let startup_ms = parse_millis(&startup)
+        .filter(|ms| *ms > 0)
+        .with_context(|| format!("startup_timeout {startup:?} is not a positive duration"))?;
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
@@ -210,6 +256,14 @@ pub fn options(lake: &Lake, flags: &crate::cli::ServeArgs) -> Result<ServeOption
         tls,
         require_tls,
         query_threads: flags.query_threads.unwrap_or(cores),
+        limits,
+        startup_timeout: Duration::from_millis(startup_ms),
+        statement_limits: StatementLimits {
+            max_expression_depth: flags
+                .max_expression_depth
+                .or(cfg.max_expression_depth)
+                .unwrap_or(strata_sql::limits::DEFAULT_MAX_EXPRESSION_DEPTH),
+        },
     })
 }
 
@@ -260,6 +314,7 @@ pub async fn serve(lake: Arc<Lake>, opts: ServeOptions) -> Result<()> {
         require_tls: opts.require_tls,
         statement_timeout_ms: opts.statement_timeout_ms,
         query_memory_limit: opts.query_memory_limit,
+        statement_limits: opts.statement_limits,
         cancels: Mutex::new(HashMap::new()),
         shutdown: watch::channel(false).0,
         next_pid: AtomicI32::new(std::process::id() as i32 % 100_000 * 10 + 1),
@@ -273,7 +328,10 @@ pub async fn serve(lake: Arc<Lake>, opts: ServeOptions) -> Result<()> {
     eprintln!("strata: serving {} on {local}", lake.uri());
     tracing::info!(%local, tls = tls.is_some(), max_connections = opts.max_connections, "listening");
 
-    let limit = Arc::new(Semaphore::new(opts.max_connections));
+    let sessions = Arc::new(Semaphore::new(opts.max_connections));
+    // Connections still in their opening packets hold no session, so they are bounded apart:
+    // a flood of silent sockets cannot keep out a CancelRequest or a real client for long.
+    let opening = Arc::new(Semaphore::new(opts.max_connections.max(64) * 2));
     let mut tasks = tokio::task::JoinSet::new();
     let stop = shutdown_signal();
     tokio::pin!(stop);
@@ -291,21 +349,31 @@ pub async fn serve(lake: Arc<Lake>, opts: ServeOptions) -> Result<()> {
             },
         };
         while tasks.try_join_next().is_some() {}
-        let permit = match limit.clone().try_acquire_owned() {
-            Ok(p) => Some(p),
-            Err(_) => None,
+        let Ok(opening_permit) = opening.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, "too many connections still opening; closing this one");
+            continue;
         };
         let shared = shared.clone();
         let tls = tls.clone();
         let idle = opts.idle_timeout;
+        let sessions = sessions.clone();
+        let (limits, startup_timeout) = (opts.limits, opts.startup_timeout);
         tasks.spawn(async move {
-            if permit.is_none() {
-                refuse(socket, shared.cancels.lock().map(|c| c.len()).unwrap_or(0)).await;
+            let opened = tokio::time::timeout(
+                startup_timeout,
+                socket::open(socket, &shared, tls, limits),
+            )
+            .await;
+            drop(opening_permit);
+            let Ok(Some(opened)) = opened else { return };
+            let Ok(permit) = sessions.try_acquire_owned() else {
+                let open = shared.cancels.lock().map(|c| c.len()).unwrap_or(0);
+                opened.refuse(open).await;
                 return;
-            }
+            };
             let conn = Arc::new(Conn::new(shared.clone(), peer));
             let watched = conn.clone();
-            let served = pgwire::tokio::process_socket(socket, tls, Handlers(conn));
+            let served = socket::serve(opened, Handlers(conn), startup_timeout);
             tokio::select! {
                 r = served => if let Err(e) = r {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
@@ -355,48 +423,6 @@ async fn idle_watch(conn: Arc<Conn>, idle: Option<Duration>) {
             }
         }
     }
-}
-
-/// Past max_connections: tell the client why (as PostgreSQL does, 53300) and close.
-async fn refuse(mut socket: tokio::net::TcpStream, open: usize) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    // Read the startup packet (or SSLRequest) first so libpq reads our answer as an error.
-    let mut len = [0u8; 4];
-    if tokio::time::timeout(Duration::from_secs(2), socket.read_exact(&mut len))
-        .await
-        .is_err()
-    {
-        return;
-    }
-    let n = (u32::from_be_bytes(len) as usize).clamp(4, 10_000) - 4;
-    let mut rest = vec![0u8; n];
-    let _ = tokio::time::timeout(Duration::from_secs(2), socket.read_exact(&mut rest)).await;
-    if n == 4 && rest == [0x04, 0xd2, 0x16, 0x2f] {
-        // SSLRequest: say no, then expect the startup packet.
-        let _ = socket.write_all(b"N").await;
-        let _ = tokio::time::timeout(Duration::from_secs(2), socket.read_exact(&mut len)).await;
-        let n = (u32::from_be_bytes(len) as usize).clamp(4, 10_000) - 4;
-        let mut rest = vec![0u8; n];
-        let _ = tokio::time::timeout(Duration::from_secs(2), socket.read_exact(&mut rest)).await;
-    }
-    let message = format!("sorry, too many clients already ({open} connected)");
-    let mut body = Vec::new();
-    for (field, value) in [
-        (b'S', "FATAL"),
-        (b'V', "FATAL"),
-        (b'C', "53300"),
-        (b'M', message.as_str()),
-    ] {
-        body.push(field);
-        body.extend_from_slice(value.as_bytes());
-        body.push(0);
-    }
-    body.push(0);
-    let mut packet = vec![b'E'];
-    packet.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
-    packet.extend_from_slice(&body);
-    let _ = socket.write_all(&packet).await;
-    let _ = socket.shutdown().await;
 }
 
 async fn shutdown_signal() {

@@ -229,11 +229,12 @@ impl Conn {
             statement_timeout_ms: self.shared.statement_timeout_ms,
             remote: true,
         };
-        let session = self
+        let mut session = self
             .shared
             .pg
             .session(&opts)
             .map_err(|e| fatal(e.sqlstate(), &e.to_string()))?;
+        session.set_statement_limits(self.shared.statement_limits);
         let settings = session.pg_settings().expect("a pg session").clone();
         for (k, v) in &metadata {
             match k.as_str() {

@@ -1,10 +1,13 @@
 //! `strata serve` tested from outside: the real binary on a loopback port, real clients over
 //! TCP, one module per client, each replaying what that client does.
 mod clients;
+mod fuzz;
+mod hostile;
 mod protocol;
 mod psql;
 mod robustness;
 mod security;
+mod wire;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

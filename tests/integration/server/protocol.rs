@@ -201,7 +201,7 @@ async fn a_failed_transaction_ignores_commands_until_rollback() {
     );
 }
 
-const ENDLESS: &str = "SELECT sum(value) FROM generate_series(1, 50000000000)";
+pub const ENDLESS: &str = "SELECT sum(value) FROM generate_series(1, 50000000000)";
 
 #[tokio::test]
 async fn cancel_request_stops_the_running_query() {
