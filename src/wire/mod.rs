@@ -5,9 +5,11 @@
 //! Part of the library, not only of `strata serve`, so the benchmarks in `benches/` (and tools
 //! of embedders) encode exactly as the server does.
 mod copy_text;
+pub mod pg_text;
 
 use arrow_pg::datatypes::field_into_pg_type;
 pub use copy_text::{encode_batch as copy_text_batch, TextFormat};
+pub use pg_text::Zone;
 use datafusion::arrow::array::{ArrayRef, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -16,6 +18,7 @@ pub use pgwire::api::portal::Format;
 use pgwire::api::results::{CopyEncoder, FieldFormat, FieldInfo};
 use pgwire::api::Type;
 use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::types::format::FormatOptions;
 use pgwire::messages::copy::CopyData;
 use pgwire::messages::data::DataRow;
 use std::sync::Arc;
@@ -90,7 +93,19 @@ pub fn pg_type(field: &Arc<Field>) -> Type {
 }
 
 /// RowDescription fields for a result schema, each column in the format the client asked.
+/// Text values are printed as in a session with PostgreSQL's defaults (TimeZone UTC); see
+/// [`session_fields`].
 pub fn fields(schema: &SchemaRef, format: &Format) -> Vec<FieldInfo> {
+    session_fields(schema, format, &Arc::new(FormatOptions::default()))
+}
+
+/// [`fields`] for a session whose settings are `options`: its `time_zone` (the session's
+/// TimeZone, as ParameterStatus reports it) is the zone timestamptz text is printed in.
+pub fn session_fields(
+    schema: &SchemaRef,
+    format: &Format,
+    options: &Arc<FormatOptions>,
+) -> Vec<FieldInfo> {
     schema
         .fields()
         .iter()
@@ -107,6 +122,7 @@ pub fn fields(schema: &SchemaRef, format: &Format) -> Vec<FieldInfo> {
                     other => other.format_for(i),
                 },
             )
+            .with_format_options(options.clone())
         })
         .collect()
 }
@@ -121,9 +137,13 @@ where
     S: Stream<Item = PgWireResult<RecordBatch>> + Send + 'static,
 {
     let wire = wire_schema(&schema);
+    let zone = fields
+        .first()
+        .map(|f| Zone::parse(&f.format_options().time_zone))
+        .unwrap_or_default();
     batches.flat_map(move |batch| {
         let rows: Box<dyn Iterator<Item = PgWireResult<DataRow>> + Send> =
-            match batch.and_then(|b| to_wire(b, &wire)) {
+            match batch.and_then(|b| to_wire(b, &wire).and_then(|b| pg_text_columns(b, &fields, &zone))) {
                 Ok(b) => arrow_pg::encode_recordbatch(fields.clone(), b),
                 Err(e) => Box::new(std::iter::once(Err(e))),
             };
@@ -131,11 +151,70 @@ where
     })
 }
 
-/// Encodes a stream of batches as COPY data in the requested format.
+/// Whether PostgreSQL's text for this type is Strata's own (see [`pg_text`]), not pgwire's.
+fn pg_text_type(dt: &DataType) -> bool {
+    matches!(
+        dt,
+        DataType::Date32
+            | DataType::Date64
+            | DataType::Time32(_)
+            | DataType::Time64(_)
+            | DataType::Timestamp(..)
+            | DataType::Interval(_)
+            | DataType::Duration(_)
+    )
+}
+
+/// The batch with every text-format column of a date/time type replaced by its PostgreSQL
+/// text (a Utf8 column that arrow-pg copies as is, under the column's own type in the
+/// RowDescription). arrow-pg formats these types through chrono (`.000000`, no `BC`); this
+/// keeps DataRows and COPY on one renderer. Binary-format columns are left to arrow-pg.
+fn pg_text_columns(
+    batch: RecordBatch,
+    fields: &[FieldInfo],
+    zone: &Zone,
+) -> PgWireResult<RecordBatch> {
+    let schema = batch.schema();
+    let text = |i: usize, f: &Field| {
+        pg_text_type(f.data_type()) && fields.get(i).map(|f| f.format()) == Some(FieldFormat::Text)
+    };
+    if !schema.fields().iter().enumerate().any(|(i, f)| text(i, f)) {
+        return Ok(batch);
+    }
+    let mut columns = batch.columns().to_vec();
+    let mut new_fields: Vec<Field> = Vec::with_capacity(columns.len());
+    for (i, f) in schema.fields().iter().enumerate() {
+        if text(i, f) {
+            let col = copy_text::render_values(&columns[i], f, zone)?;
+            columns[i] = Arc::new(col.into_strings());
+            new_fields.push(f.as_ref().clone().with_data_type(DataType::Utf8));
+        } else {
+            new_fields.push(f.as_ref().clone());
+        }
+    }
+    let schema = Arc::new(Schema::new_with_metadata(new_fields, schema.metadata().clone()));
+    RecordBatch::try_new(schema, columns).map_err(|e| PgWireError::ApiError(Box::new(e)))
+}
+
+/// Encodes a stream of batches as COPY data in the requested format, timestamptz in UTC
+/// (see [`session_copy_data`]).
 pub fn copy_data<S>(
     batches: S,
     schema: SchemaRef,
     options: &CopyOptions,
+) -> impl Stream<Item = PgWireResult<CopyData>> + Send + 'static
+where
+    S: Stream<Item = PgWireResult<RecordBatch>> + Send + 'static,
+{
+    session_copy_data(batches, schema, options, Zone::Utc)
+}
+
+/// [`copy_data`] for a session whose TimeZone is `zone` (text and CSV print timestamptz in it).
+pub fn session_copy_data<S>(
+    batches: S,
+    schema: SchemaRef,
+    options: &CopyOptions,
+    zone: Zone,
 ) -> impl Stream<Item = PgWireResult<CopyData>> + Send + 'static
 where
     S: Stream<Item = PgWireResult<RecordBatch>> + Send + 'static,
@@ -162,12 +241,14 @@ where
                 .into_bytes(),
             quote: None,
             escape: b'\\',
+            time_zone: zone.clone(),
         }),
         CopyFormat::Csv => Some(TextFormat {
             delimiter: options.delimiter.unwrap_or(',') as u8,
             null: options.null.clone().unwrap_or_default().into_bytes(),
             quote: Some(options.quote.unwrap_or('"') as u8),
             escape: options.escape.or(options.quote).unwrap_or('"') as u8,
+            time_zone: zone,
         }),
         CopyFormat::Binary => None,
     };

@@ -5,6 +5,7 @@ mod protocol;
 mod psql;
 mod robustness;
 mod security;
+mod text_output;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
