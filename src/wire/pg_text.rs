@@ -1,9 +1,11 @@
-//! Dates, times, timestamps and intervals as PostgreSQL prints them (DateStyle `ISO`,
-//! IntervalStyle `postgres`), byte for byte: fractional seconds without trailing zeros, `BC`
-//! years, `infinity`, timestamptz in the session's TimeZone. pgwire's chrono formatting always
-//! prints six fractional digits and no `BC`, so every text value of these types that reaches a
-//! client (DataRows and COPY) is written here instead. The rules follow PostgreSQL 15's
-//! `EncodeDateTime`, `EncodeTimezone` and `EncodeInterval` (src/backend/utils/adt/datetime.c).
+//! Dates, times, timestamps, intervals and floats as PostgreSQL prints them (DateStyle `ISO`,
+//! IntervalStyle `postgres`, extra_float_digits ≥ 1), byte for byte: fractional seconds
+//! without trailing zeros, `BC` years, `infinity`, timestamptz in the session's TimeZone,
+//! `1e+20`, `-0`, `Infinity`. pgwire's chrono formatting prints six fractional digits and no
+//! `BC`, and its floats `1e20`, `inf` and `0` for -0, so every text value of these types that
+//! reaches a client (DataRows and COPY) is written here instead. The rules follow PostgreSQL
+//! 15's `EncodeDateTime`, `EncodeTimezone` and `EncodeInterval` (utils/adt/datetime.c) and
+//! its Ryu output (common/d2s.c, f2s.c).
 use chrono::{Offset, TimeZone};
 use datafusion::arrow::array::timezone::Tz;
 
@@ -216,6 +218,91 @@ pub fn interval(months: i32, days: i32, us: i64, out: &mut Vec<u8>) {
     }
 }
 
+/// A `float8` as PostgreSQL prints it with `extra_float_digits` ≥ 1 (its default since 12, and
+/// what drivers set): the shortest text that reads back exactly, fixed-point for decimal
+/// exponents -4 to 14 and `1e+20` style outside them, `-0`, `Infinity`, `NaN`.
+pub fn float8(v: f64, out: &mut Vec<u8>) {
+    if v.is_finite() && v != 0.0 {
+        shortest(ryu::Buffer::new().format_finite(v), 15, out);
+    } else {
+        special_float(v.is_nan(), v.is_sign_negative(), v == 0.0, out);
+    }
+}
+
+/// A `float4` likewise (fixed-point for exponents -4 to 5).
+pub fn float4(v: f32, out: &mut Vec<u8>) {
+    if v.is_finite() && v != 0.0 {
+        shortest(ryu::Buffer::new().format_finite(v), 6, out);
+    } else {
+        special_float(v.is_nan(), v.is_sign_negative(), v == 0.0, out);
+    }
+}
+
+fn special_float(nan: bool, negative: bool, zero: bool, out: &mut Vec<u8>) {
+    out.extend_from_slice(match (nan, negative, zero) {
+        (true, _, _) => b"NaN",
+        (_, true, true) => b"-0",
+        (_, false, true) => b"0",
+        (_, true, false) => b"-Infinity",
+        (_, false, false) => b"Infinity",
+    });
+}
+
+/// Rewrites Ryu's shortest digits (`1.0`, `1e20`, `1.2345e-7`, `0.001`) in PostgreSQL's layout
+/// (its `d2s.c`/`f2s.c` `to_chars`): the same digits, fixed-point when the decimal exponent is
+/// in `-4..fixed_below`, else `d.ddde±XX`.
+fn shortest(ryu: &str, fixed_below: i32, out: &mut Vec<u8>) {
+    let (negative, ryu) = match ryu.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, ryu),
+    };
+    let (mantissa, exp) = match ryu.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+        None => (ryu, 0),
+    };
+    // Digits without the point; `point` digits stand before it.
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mut digits: Vec<u8> = int.bytes().chain(frac.bytes()).collect();
+    let mut point = int.len() as i32 + exp;
+    let lead = digits.iter().take_while(|&&d| d == b'0').count();
+    digits.drain(..lead);
+    point -= lead as i32;
+    while digits.last() == Some(&b'0') {
+        digits.pop();
+    }
+    if digits.is_empty() {
+        return out.push(b'0');
+    }
+    if negative {
+        out.push(b'-');
+    }
+    let exp10 = point - 1;
+    let n = digits.len() as i32;
+    if (-4..fixed_below).contains(&exp10) {
+        if point <= 0 {
+            out.extend_from_slice(b"0.");
+            out.extend(std::iter::repeat_n(b'0', (-point) as usize));
+            out.extend_from_slice(&digits);
+        } else if point >= n {
+            out.extend_from_slice(&digits);
+            out.extend(std::iter::repeat_n(b'0', (point - n) as usize));
+        } else {
+            out.extend_from_slice(&digits[..point as usize]);
+            out.push(b'.');
+            out.extend_from_slice(&digits[point as usize..]);
+        }
+    } else {
+        out.push(digits[0]);
+        if n > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits[1..]);
+        }
+        out.push(b'e');
+        out.push(if exp10 < 0 { b'-' } else { b'+' });
+        padded(i64::from(exp10.abs()), 2, out);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Every expected string is what PostgreSQL 15.18 printed for the same value (psql, text
@@ -292,6 +379,56 @@ mod tests {
         assert_eq!(t(45_296_500_000), "12:34:56.5");
         assert_eq!(t(0), "00:00:00");
         assert_eq!(t(US_PER_DAY - 1), "23:59:59.999999");
+    }
+
+    #[test]
+    fn floats_in_the_shortest_exact_form() {
+        let f8 = |v: f64| text(|o| float8(v, o));
+        let cases: [(f64, &str); 22] = [
+            (1e20, "1e+20"),
+            (f64::INFINITY, "Infinity"),
+            (f64::NEG_INFINITY, "-Infinity"),
+            (f64::NAN, "NaN"),
+            (-0.0, "-0"),
+            (0.0, "0"),
+            (0.1, "0.1"),
+            (1e-7, "1e-07"),
+            (1e15, "1e+15"),
+            (1e16, "1e+16"),
+            (123456789012345678.0, "1.2345678901234568e+17"),
+            (1.5e300, "1.5e+300"),
+            (1.0 / 3.0, "0.3333333333333333"),
+            (100.0, "100"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (123456789012345.0, "123456789012345"),
+            (1234567890123456.0, "1.234567890123456e+15"),
+            (-2.5e-10, "-2.5e-10"),
+            (1e100, "1e+100"),
+            (5e-324, "5e-324"),
+            (f64::MAX, "1.7976931348623157e+308"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(f8(v), want, "{v:e}");
+        }
+        let f4 = |v: f32| text(|o| float4(v, o));
+        let cases: [(f32, &str); 12] = [
+            (0.1, "0.1"),
+            (1e20, "1e+20"),
+            (1e-7, "1e-07"),
+            (-0.0, "-0"),
+            (3.0, "3"),
+            (100000.0, "100000"),
+            (1000000.0, "1e+06"),
+            (123456.7, "123456.7"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (1.5e-40, "1.5e-40"),
+            (f32::MAX, "3.4028235e+38"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(f4(v), want, "{v:e}");
+        }
     }
 
     #[test]
