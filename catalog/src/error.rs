@@ -291,7 +291,9 @@ mod tests {
         );
         assert_eq!(FileErrorKind::of(&quoted), FileErrorKind::Malformed);
         let io = DataFusionError::ArrowError(
-            Box::new(ArrowError::ExternalError(Box::new(std::io::Error::other("reset")))),
+            Box::new(ArrowError::ExternalError(Box::new(std::io::Error::other(
+                "reset",
+            )))),
             None,
         );
         assert_eq!(FileErrorKind::of(&io), FileErrorKind::Io);

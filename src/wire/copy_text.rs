@@ -5,6 +5,7 @@
 //! stitched into one allocation that every row's CopyData shares. Clients expect one CopyData
 //! per row (psycopg's `Copy.rows()` parses each message as a row), so rows stay separate
 //! messages. The value-at-a-time path through arrow-pg streamed lineitem at 0.3× PostgreSQL.
+use super::pg_text::{self, Zone};
 use arrow_pg::encoder::{encode_value, Encoder};
 use bytes::{Bytes, BytesMut};
 use datafusion::arrow::array::{
@@ -13,14 +14,13 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use datafusion::arrow::compute::cast;
-use super::pg_text::{self, Zone};
 use datafusion::arrow::datatypes::{
     ArrowPrimitiveType, DataType, Date32Type, Date64Type, Field, Float32Type, Float64Type,
     Int16Type, Int32Type, Int64Type, Int8Type, IntervalDayTimeType, IntervalMonthDayNanoType,
     IntervalUnit, IntervalYearMonthType, Time32MillisecondType, Time32SecondType,
     Time64MicrosecondType, Time64NanosecondType, TimeUnit, TimestampMicrosecondType,
-    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt16Type,
-    UInt32Type, UInt8Type,
+    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt16Type, UInt32Type,
+    UInt8Type,
 };
 use pgwire::api::results::{FieldFormat, FieldInfo};
 use pgwire::error::PgWireResult;
@@ -328,11 +328,7 @@ pub(super) fn text_list(array: &ArrayRef, zone: &Zone) -> PgWireResult<Option<Ar
     }
     let list = array.as_list::<i32>();
     let values = render_values(list.values(), inner, zone)?.into_strings();
-    let item = Arc::new(Field::new(
-        inner.name(),
-        values.data_type().clone(),
-        true,
-    ));
+    let item = Arc::new(Field::new(inner.name(), values.data_type().clone(), true));
     let list = ListArray::try_new(item, list.offsets().clone(), values, list.nulls().cloned())
         .map_err(|e| pgwire::error::PgWireError::ApiError(Box::new(e)))?;
     Ok(Some(Arc::new(list)))
@@ -382,15 +378,13 @@ pub(super) fn render_values(array: &ArrayRef, field: &Field, zone: &Zone) -> PgW
         DataType::Timestamp(unit, tz) => {
             let zone = tz.as_ref().map(|_| zone);
             match unit {
-                TimeUnit::Second => timestamps::<TimestampSecondType>(array, zone, |v| {
-                    v.checked_mul(1_000_000)
-                }),
+                TimeUnit::Second => {
+                    timestamps::<TimestampSecondType>(array, zone, |v| v.checked_mul(1_000_000))
+                }
                 TimeUnit::Millisecond => {
                     timestamps::<TimestampMillisecondType>(array, zone, |v| v.checked_mul(1_000))
                 }
-                TimeUnit::Microsecond => {
-                    timestamps::<TimestampMicrosecondType>(array, zone, Some)
-                }
+                TimeUnit::Microsecond => timestamps::<TimestampMicrosecondType>(array, zone, Some),
                 // PostgreSQL keeps microseconds; the nanoseconds below them are dropped.
                 TimeUnit::Nanosecond => timestamps::<TimestampNanosecondType>(array, zone, |v| {
                     Some(v.div_euclid(1_000))
@@ -438,12 +432,16 @@ pub(super) fn render_values(array: &ArrayRef, field: &Field, zone: &Zone) -> PgW
                 TimeUnit::Microsecond => Some,
                 TimeUnit::Nanosecond => |v| Some(v / 1_000),
             };
-            let micros = cast(array, &DataType::Int64).map_err(|e| {
-                pgwire::error::PgWireError::ApiError(Box::new(e))
-            })?;
+            let micros = cast(array, &DataType::Int64)
+                .map_err(|e| pgwire::error::PgWireError::ApiError(Box::new(e)))?;
             let mut overflow = false;
+            // A duration comes from `timestamp - timestamp`, which PostgreSQL justifies into
+            // days and time (`1 day 02:15:00`, not `26:15:00`).
             let col = text_column::<Int64Type, _>(&micros, 12, |v, out| match scale(v) {
-                Some(us) => pg_text::interval(0, 0, us, out),
+                Some(us) => match i32::try_from(us / 86_400_000_000) {
+                    Ok(days) => pg_text::interval(0, days, us % 86_400_000_000, out),
+                    Err(_) => pg_text::interval(0, 0, us, out),
+                },
                 None => overflow = true,
             });
             if overflow {

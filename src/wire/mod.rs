@@ -9,18 +9,18 @@ pub mod pg_text;
 
 use arrow_pg::datatypes::field_into_pg_type;
 pub use copy_text::{encode_batch as copy_text_batch, TextFormat};
-pub use pg_text::Zone;
 use datafusion::arrow::array::{ArrayRef, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use futures::{Stream, StreamExt};
+pub use pg_text::Zone;
 pub use pgwire::api::portal::Format;
 use pgwire::api::results::{CopyEncoder, FieldFormat, FieldInfo};
 use pgwire::api::Type;
 use pgwire::error::{PgWireError, PgWireResult};
-use pgwire::types::format::FormatOptions;
 use pgwire::messages::copy::CopyData;
 use pgwire::messages::data::DataRow;
+use pgwire::types::format::FormatOptions;
 use std::sync::Arc;
 use strata_sql::pg::{CopyFormat, CopyOptions};
 
@@ -150,11 +150,12 @@ where
         .map(|f| Zone::parse(&f.format_options().time_zone))
         .unwrap_or_default();
     batches.flat_map(move |batch| {
-        let rows: Box<dyn Iterator<Item = PgWireResult<DataRow>> + Send> =
-            match batch.and_then(|b| to_wire(b, &wire).and_then(|b| pg_text_columns(b, &fields, &zone))) {
-                Ok(b) => arrow_pg::encode_recordbatch(fields.clone(), b),
-                Err(e) => Box::new(std::iter::once(Err(e))),
-            };
+        let rows: Box<dyn Iterator<Item = PgWireResult<DataRow>> + Send> = match batch
+            .and_then(|b| to_wire(b, &wire).and_then(|b| pg_text_columns(b, &fields, &zone)))
+        {
+            Ok(b) => arrow_pg::encode_recordbatch(fields.clone(), b),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        };
         futures::stream::iter(rows)
     })
 }
@@ -194,7 +195,10 @@ fn pg_text_columns(
             new_fields.push(f.as_ref().clone());
         }
     }
-    let schema = Arc::new(Schema::new_with_metadata(new_fields, schema.metadata().clone()));
+    let schema = Arc::new(Schema::new_with_metadata(
+        new_fields,
+        schema.metadata().clone(),
+    ));
     RecordBatch::try_new(schema, columns).map_err(|e| PgWireError::ApiError(Box::new(e)))
 }
 
@@ -381,12 +385,11 @@ mod tests {
             batch.schema(),
             fields,
         );
-        let rows: Vec<DataRow> = futures::executor::block_on(
-            futures::StreamExt::collect::<Vec<_>>(stream),
-        )
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+        let rows: Vec<DataRow> =
+            futures::executor::block_on(futures::StreamExt::collect::<Vec<_>>(stream))
+                .into_iter()
+                .map(Result::unwrap)
+                .collect();
         rows.iter()
             .map(|r| {
                 let mut data = &r.data[..];
@@ -438,7 +441,10 @@ mod tests {
         let paris = rows(batch(), Format::UnifiedText, "Europe/Paris");
         assert_eq!(
             text(&paris[0])[..2],
-            want(&[Some("2026-01-25 08:15:00.5"), Some("2026-01-25 09:15:00.5+01")])[..]
+            want(&[
+                Some("2026-01-25 08:15:00.5"),
+                Some("2026-01-25 09:15:00.5+01")
+            ])[..]
         );
     }
 
@@ -451,11 +457,7 @@ mod tests {
         assert_eq!(got[0][1].as_deref(), Some(&since_2000[..]));
         assert_eq!(got[0][2].as_deref(), Some(&1e20f64.to_be_bytes()[..]));
         // A mix: text for the first column only.
-        let mixed = rows(
-            batch(),
-            Format::Individual(vec![0, 1, 1, 1]),
-            "UTC",
-        );
+        let mixed = rows(batch(), Format::Individual(vec![0, 1, 1, 1]), "UTC");
         assert_eq!(mixed[0][0].as_deref(), Some(&b"2026-01-25 08:15:00.5"[..]));
         assert_eq!(mixed[0][1].as_deref(), Some(&since_2000[..]));
     }

@@ -57,7 +57,10 @@ fn two(n: i64, out: &mut Vec<u8>) {
 fn padded(n: i64, width: usize, out: &mut Vec<u8>) {
     let mut buf = itoa::Buffer::new();
     let digits = buf.format(n);
-    out.extend(std::iter::repeat_n(b'0', width.saturating_sub(digits.len())));
+    out.extend(std::iter::repeat_n(
+        b'0',
+        width.saturating_sub(digits.len()),
+    ));
     out.extend_from_slice(digits.as_bytes());
 }
 
@@ -328,8 +331,14 @@ mod tests {
     #[test]
     fn timestamps_drop_trailing_fractional_zeros() {
         let naive = |v| text(|o| timestamp(v, None, o));
-        assert_eq!(naive(us(2026, 1, 25, 8, 15, 0, 500_000)), "2026-01-25 08:15:00.5");
-        assert_eq!(naive(us(2026, 1, 25, 8, 15, 0, 123_000)), "2026-01-25 08:15:00.123");
+        assert_eq!(
+            naive(us(2026, 1, 25, 8, 15, 0, 500_000)),
+            "2026-01-25 08:15:00.5"
+        );
+        assert_eq!(
+            naive(us(2026, 1, 25, 8, 15, 0, 123_000)),
+            "2026-01-25 08:15:00.123"
+        );
         assert_eq!(naive(us(1970, 1, 1, 0, 0, 0, 0)), "1970-01-01 00:00:00");
         assert_eq!(naive(-1), "1969-12-31 23:59:59.999999");
         assert_eq!(
@@ -337,11 +346,17 @@ mod tests {
             "9999-12-31 23:59:59.999999"
         );
         assert_eq!(naive(us(1, 1, 1, 0, 0, 0, 0)), "0001-01-01 00:00:00");
-        assert_eq!(naive(us(0, 12, 31, 23, 59, 59, 500_000)), "0001-12-31 23:59:59.5 BC");
+        assert_eq!(
+            naive(us(0, 12, 31, 23, 59, 59, 500_000)),
+            "0001-12-31 23:59:59.5 BC"
+        );
         assert_eq!(naive(i64::MAX), "infinity");
         let utc = |v| text(|o| timestamp(v, Some(&Zone::Utc), o));
         assert_eq!(utc(us(2026, 1, 25, 8, 15, 0, 0)), "2026-01-25 08:15:00+00");
-        assert_eq!(utc(us(2026, 1, 25, 8, 15, 0, 1)), "2026-01-25 08:15:00.000001+00");
+        assert_eq!(
+            utc(us(2026, 1, 25, 8, 15, 0, 1)),
+            "2026-01-25 08:15:00.000001+00"
+        );
         assert_eq!(utc(us(0, 1, 1, 0, 0, 0, 0)), "0001-01-01 00:00:00+00 BC");
         assert_eq!(utc(i64::MIN), "-infinity");
     }
@@ -441,7 +456,10 @@ mod tests {
         assert_eq!(i(0, 3, 0), "3 days");
         assert_eq!(i(0, 0, 0), "00:00:00");
         assert_eq!(i(-14, 0, 0), "-1 years -2 mons");
-        assert_eq!(i(10, 3, -(4 * h + 306 * US_PER_SEC)), "10 mons 3 days -04:05:06");
+        assert_eq!(
+            i(10, 3, -(4 * h + 306 * US_PER_SEC)),
+            "10 mons 3 days -04:05:06"
+        );
         assert_eq!(i(0, -3, 4 * h), "-3 days +04:00:00");
         assert_eq!(i(0, 0, 100 * h), "100:00:00");
         assert_eq!(i(0, 0, 1), "00:00:00.000001");

@@ -415,16 +415,22 @@ async fn file_errors_have_one_sqlstate_per_kind_and_name_the_file_in_full() {
     pages[4..200].fill(0xFF);
     lake.put("raw/crm/pages/part-0.parquet", pages);
     lake.put("raw/crm/zipped/a.csv.gz", corrupt_gzip());
-    lake.put("raw/crm/ragged/a.csv", "id,name\n1,ann\n2,bob,extra\n3,cy\n");
+    lake.put(
+        "raw/crm/ragged/a.csv",
+        "id,name\n1,ann\n2,bob,extra\n3,cy\n",
+    );
     let mut late = String::from("id,name\n");
     (0..5000).for_each(|i| late.push_str(&format!("{i},n{i}\n")));
     late.push_str("5000,x,y,z\n");
     lake.put("raw/crm/late/b.csv", late);
-    lake.put("raw/crm/evolving/part-0.parquet", parquet(&[("x", ints(&[7]))]))
-        .put(
-            "raw/crm/evolving/part-1.parquet",
-            parquet(&[("x", Arc::new(StringArray::from(vec!["seven"])) as ArrayRef)]),
-        );
+    lake.put(
+        "raw/crm/evolving/part-0.parquet",
+        parquet(&[("x", ints(&[7]))]),
+    )
+    .put(
+        "raw/crm/evolving/part-1.parquet",
+        parquet(&[("x", Arc::new(StringArray::from(vec!["seven"])) as ArrayRef)]),
+    );
     lake.col("raw/crm/both/part-0.parquet", "id", &[1])
         .put("raw/crm/both/part-1.csv", "id\n2\n");
     let root = std::fs::canonicalize(lake.root()).unwrap();
@@ -445,8 +451,8 @@ async fn file_errors_have_one_sqlstate_per_kind_and_name_the_file_in_full() {
     let client = crate::server::connect(&server.url("strata", "raw")).await;
     for (table, file, code, words) in cases {
         let path = full(&format!("raw/crm/{table}/{file}"));
-        let sql = format!("SELECT count(*), max(id) FROM raw.crm.{table}");
-        let sql = sql.replace("max(id)", if table == "evolving" { "max(x)" } else { "max(id)" });
+        // Every row read: aggregates may be answered from Parquet statistics without pages.
+        let sql = format!("SELECT * FROM raw.crm.{table}");
         let e = client.simple_query(&sql).await.expect_err(&sql);
         let db = e.as_db_error().unwrap_or_else(|| panic!("{sql}: {e}"));
         assert_eq!((table, db.code().code()), (table, code), "{}", db.message());

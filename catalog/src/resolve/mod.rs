@@ -3,13 +3,13 @@
 //! bounds worked out (SPEC §1, §3).
 use crate::config::{IngestedAtConfig, Mode, TableConfig};
 use crate::error::{full_path, read_failure, CatalogError, FileErrorKind, Result};
-use datafusion::execution::object_store::ObjectStoreUrl;
 use crate::format::{self, Detected, Kind};
 use crate::listing::{DiscoveredTable, LakeFile};
 use crate::TableName;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::Expr;
 use datafusion::prelude::SessionContext;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};

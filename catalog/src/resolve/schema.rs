@@ -123,20 +123,21 @@ pub(crate) fn merge_schemas(
                     first_seen.push(i);
                 }
                 Some(j) => {
-                    let merged = merge_type(fields[j].data_type(), f.data_type()).ok_or_else(|| {
-                        CatalogError::file(
-                            table,
-                            full_path(url, &files[i].meta.location),
-                            FileErrorKind::Schema,
-                            format!(
-                                "incompatible schema: column '{}' is {} here but {} in '{}'",
-                                f.name(),
-                                f.data_type(),
-                                fields[j].data_type(),
-                                full_path(url, &files[first_seen[j]].meta.location),
-                            ),
-                        )
-                    })?;
+                    let merged =
+                        merge_type(fields[j].data_type(), f.data_type()).ok_or_else(|| {
+                            CatalogError::file(
+                                table,
+                                full_path(url, &files[i].meta.location),
+                                FileErrorKind::Schema,
+                                format!(
+                                    "incompatible schema: column '{}' is {} here but {} in '{}'",
+                                    f.name(),
+                                    f.data_type(),
+                                    fields[j].data_type(),
+                                    full_path(url, &files[first_seen[j]].meta.location),
+                                ),
+                            )
+                        })?;
                     fields[j] = Field::new(f.name(), merged, true);
                 }
             }

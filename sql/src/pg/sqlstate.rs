@@ -170,10 +170,8 @@ mod tests {
             // At resolve time (a catalog error) and while reading (inside DataFusion's
             // wrappers): the same code.
             assert_eq!(SqlError::Catalog(file()).sqlstate(), code, "{kind:?}");
-            let read = DataFusionError::Context(
-                "scan".into(),
-                Box::new(DataFusionError::from(file())),
-            );
+            let read =
+                DataFusionError::Context("scan".into(), Box::new(DataFusionError::from(file())));
             assert_eq!(SqlError::DataFusion(read).sqlstate(), code, "{kind:?}");
             let shared = DataFusionError::Shared(std::sync::Arc::new(file().into()));
             assert_eq!(SqlError::DataFusion(shared).sqlstate(), code, "{kind:?}");

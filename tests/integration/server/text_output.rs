@@ -19,7 +19,9 @@ async fn row(c: &tokio_postgres::Client, sql: &str) -> Vec<Option<String>> {
             _ => None,
         })
         .unwrap_or_else(|| panic!("{sql}: no row"));
-    (0..row.len()).map(|i| row.get(i).map(str::to_string)).collect()
+    (0..row.len())
+        .map(|i| row.get(i).map(str::to_string))
+        .collect()
 }
 
 fn some(v: &[&str]) -> Vec<Option<String>> {
@@ -75,7 +77,7 @@ async fn dates_and_times_print_as_postgresql_does() {
 async fn intervals_print_in_the_postgres_interval_style() {
     let server = Server::sample();
     let c = connect(&server.url("strata", "enhanced")).await;
-    let sql = "SELECT INTERVAL '1 day 02:03:04.5', INTERVAL '1 year 2 months', \
+    let sql = "SELECT INTERVAL '1 day 2 hours 3 minutes 4.5 seconds', INTERVAL '1 year 2 months', \
                INTERVAL '-1 second', INTERVAL '3 days', INTERVAL '0 seconds', \
                INTERVAL '100 hours', INTERVAL '-1 year -2 months', INTERVAL '1 month', \
                TIMESTAMP '2026-01-25 08:15:00' - TIMESTAMP '2026-01-24 06:00:00'";
@@ -127,7 +129,7 @@ async fn copy_prints_timestamps_and_intervals_as_postgresql_does() {
     let c = connect(&server.url("strata", "enhanced")).await;
     let query = "SELECT TIMESTAMP '2026-01-25 08:15:00' AS ts, \
                  CAST('2026-01-25 08:15:00.5+00' AS TIMESTAMPTZ) AS tz, \
-                 INTERVAL '1 day 02:03:04.5' AS i, DATE '2026-01-25' AS d";
+                 INTERVAL '1 day 2 hours 3 minutes 4.5 seconds' AS i, DATE '2026-01-25' AS d";
     for (options, want) in [
         (
             "",
