@@ -99,6 +99,7 @@ fn encoding(c: &mut Criterion) {
         null: b"\\N".to_vec(),
         quote: None,
         escape: b'\\',
+        time_zone: wire::Zone::Utc,
     };
     group.bench_with_input(BenchmarkId::new("copy", "text"), &batch, |b, batch| {
         b.iter(|| wire::copy_text_batch(batch, &text).unwrap().len())
@@ -108,6 +109,7 @@ fn encoding(c: &mut Criterion) {
         null: vec![],
         quote: Some(b'"'),
         escape: b'"',
+        time_zone: wire::Zone::Utc,
     };
     group.bench_with_input(BenchmarkId::new("copy", "csv"), &batch, |b, batch| {
         b.iter(|| wire::copy_text_batch(batch, &csv).unwrap().len())

@@ -211,15 +211,13 @@ impl Lake {
                 resolve(
                     &self.ctx,
                     &self.store.store,
+                    &self.store.url,
                     &self.file_cache,
                     discovered,
                     self.config.tables.get(&name.to_string()),
                 )
                 .await
-                .map(|mut t| {
-                    t.store_url = self.store.url.clone();
-                    Arc::new(t)
-                })
+                .map(Arc::new)
             })
             .await?;
         Ok(table.clone())
@@ -304,12 +302,10 @@ impl Lake {
                     },
                 };
                 if let Some(e) = failure {
-                    let message = format!(
-                        "table {name}: cannot read '{}': {}",
-                        file.rel,
-                        e.find_root()
-                    );
-                    return DataFusionError::Execution(message);
+                    let path = crate::error::full_path(&self.store.url, &file.meta.location);
+                    let kind = crate::error::FileErrorKind::of(&e);
+                    let message = crate::error::read_failure(&e);
+                    return CatalogError::file(name, path, kind, message).into();
                 }
             }
         }

@@ -17,7 +17,7 @@ mod store;
 pub mod time;
 
 pub use config::{LakeConfig, Mode};
-pub use error::{CatalogError, Result};
+pub use error::{full_path, read_failure, CatalogError, FileErrorKind, Result};
 pub use lake::{provider_for as lake_provider, Lake, HISTORY_SUFFIX};
 pub use options::StrataOptions;
 

@@ -5,15 +5,21 @@
 //! stitched into one allocation that every row's CopyData shares. Clients expect one CopyData
 //! per row (psycopg's `Copy.rows()` parses each message as a row), so rows stay separate
 //! messages. The value-at-a-time path through arrow-pg streamed lineitem at 0.3× PostgreSQL.
+use super::pg_text::{self, Zone};
 use arrow_pg::encoder::{encode_value, Encoder};
 use bytes::{Bytes, BytesMut};
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Decimal128Array, PrimitiveArray, RecordBatch,
+    Array, ArrayRef, AsArray, BooleanArray, Decimal128Array, LargeStringArray, ListArray,
+    PrimitiveArray, RecordBatch, StringArray,
 };
+use datafusion::arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
-    ArrowPrimitiveType, DataType, Date32Type, Field, Float32Type, Float64Type, Int16Type,
-    Int32Type, Int64Type, Int8Type, TimeUnit, TimestampMicrosecondType, UInt16Type, UInt32Type,
+    ArrowPrimitiveType, DataType, Date32Type, Date64Type, Field, Float32Type, Float64Type,
+    Int16Type, Int32Type, Int64Type, Int8Type, IntervalDayTimeType, IntervalMonthDayNanoType,
+    IntervalUnit, IntervalYearMonthType, Time32MillisecondType, Time32SecondType,
+    Time64MicrosecondType, Time64NanosecondType, TimeUnit, TimestampMicrosecondType,
+    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt16Type, UInt32Type,
     UInt8Type,
 };
 use pgwire::api::results::{FieldFormat, FieldInfo};
@@ -21,7 +27,7 @@ use pgwire::error::PgWireResult;
 use pgwire::messages::copy::CopyData;
 use pgwire::types::format::FormatOptions;
 use pgwire::types::ToSqlText;
-use postgres_types::{IsNull, ToSql, Type};
+use postgres_types::{IsNull, ToSql};
 use std::sync::Arc;
 
 /// How values are separated, written when NULL, and quoted.
@@ -33,11 +39,13 @@ pub struct TextFormat {
     pub quote: Option<u8>,
     /// CSV's escape for a quote (or itself) inside a quoted value; the quote by default.
     pub escape: u8,
+    /// The session's TimeZone, which timestamptz values are printed in.
+    pub time_zone: Zone,
 }
 
 /// One column rendered: value `i` is `bytes[ends[i - 1]..ends[i]]`; NULLs are empty and
 /// flagged.
-struct Column {
+pub(super) struct Column {
     bytes: Vec<u8>,
     ends: Vec<usize>,
     null: Vec<bool>,
@@ -47,8 +55,8 @@ struct Column {
 }
 
 /// Every byte a typed column's text can hold (digits, signs, separators, `t`/`f`, `NaN`,
-/// `Infinity`, exponents).
-const TYPED_ALPHABET: &[u8] = b"0123456789-+.: tfeEaNIinfy";
+/// `Infinity`, exponents, `infinity` and ` BC` of dates).
+const TYPED_ALPHABET: &[u8] = b"0123456789-+.: tfeEaNIinfyBC";
 
 impl Column {
     fn with_capacity(rows: usize, bytes: usize) -> Column {
@@ -68,6 +76,29 @@ impl Column {
     fn value(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.bytes[start..self.ends[i]]
+    }
+
+    /// The values as a string array (before [`Column::pad`]).
+    pub(super) fn into_strings(self) -> ArrayRef {
+        let nulls = NullBuffer::from_iter(self.null.iter().map(|n| !n));
+        let nulls = (nulls.null_count() > 0).then_some(nulls);
+        let values = Buffer::from_vec(self.bytes);
+        let ends = self.ends;
+        // Every value was written whole from a &str or ASCII, so the bytes are UTF-8.
+        if let Ok(offsets) = std::iter::once(0)
+            .chain(ends.iter().copied())
+            .map(i32::try_from)
+            .collect::<Result<Vec<i32>, _>>()
+        {
+            let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
+            Arc::new(StringArray::new(offsets, values, nulls))
+        } else {
+            let offsets: Vec<i64> = std::iter::once(0)
+                .chain(ends.iter().map(|&e| e as i64))
+                .collect();
+            let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
+            Arc::new(LargeStringArray::new(offsets, values, nulls))
+        }
     }
 
     /// Padding after the last value, so a short value can be copied as a fixed 16 bytes.
@@ -131,22 +162,6 @@ where
     })
 }
 
-/// A float as PostgreSQL prints it (shortest exact form, `Infinity`, `NaN`): pgwire's own.
-fn float<T>(array: &ArrayRef, ty: &Type) -> Column
-where
-    T: ArrowPrimitiveType,
-    T::Native: ToSqlText,
-{
-    let mut scratch = BytesMut::new();
-    let options = FormatOptions::default();
-    primitive::<T, _>(array, 12, |v, out| {
-        scratch.clear();
-        // Formatting a float into memory cannot fail.
-        let _ = v.to_sql_text(ty, &mut scratch, &options);
-        out.extend_from_slice(&scratch);
-    })
-}
-
 /// `numeric` text: the unscaled integer with the point `scale` digits from the right, as
 /// PostgreSQL (and rust_decimal, which arrow-pg used) print it.
 fn decimal(array: &ArrayRef, scale: i8) -> Column {
@@ -194,6 +209,8 @@ struct DateCache {
 
 impl DateCache {
     const SLOTS: usize = 1024;
+    /// Days of 0001-01-01 and 9999-12-31: the dates whose text is ten bytes.
+    const CIVIL: std::ops::RangeInclusive<i32> = -719_162..=2_932_896;
 
     fn new() -> DateCache {
         DateCache {
@@ -201,48 +218,20 @@ impl DateCache {
         }
     }
 
-    /// Writes the date (years 1–9999 only; see [`civil_date`]); false outside them.
-    fn write(&mut self, days: i32, out: &mut Vec<u8>) -> bool {
+    /// Writes the date as PostgreSQL does (see [`pg_text::date`]).
+    fn write(&mut self, days: i32, out: &mut Vec<u8>) {
+        if !Self::CIVIL.contains(&days) {
+            return pg_text::date(days, out);
+        }
         let slot = &mut self.slots[days as u32 as usize % Self::SLOTS];
         if slot.0 != days {
             let mut text = Vec::with_capacity(10);
-            if !civil_date(days, &mut text) {
-                return false;
-            }
+            pg_text::date(days, &mut text);
             slot.0 = days;
             slot.1.copy_from_slice(&text);
         }
         out.extend_from_slice(&slot.1);
-        true
     }
-}
-
-/// Days since 1970-01-01 as `YYYY-MM-DD` (ISO DateStyle), for years 1 to 9999; None outside.
-fn civil_date(days: i32, out: &mut Vec<u8>) -> bool {
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    if !(1..=9999).contains(&year) {
-        return false;
-    }
-    let two = |n: i64, out: &mut Vec<u8>| {
-        out.push(b'0' + (n / 10) as u8);
-        out.push(b'0' + (n % 10) as u8);
-    };
-    two(year / 100, out);
-    two(year % 100, out);
-    out.push(b'-');
-    two(month, out);
-    out.push(b'-');
-    two(day, out);
-    true
 }
 
 /// Collects the text arrow-pg writes for one value: the path for every type without a
@@ -304,13 +293,49 @@ fn strings<'a>(values: impl Iterator<Item = Option<&'a str>>, rows: usize) -> Co
 }
 
 /// The unescaped text of every value of one column, padded (see [`put_value`]).
-fn render(array: &ArrayRef, field: &Field) -> PgWireResult<Column> {
-    let mut col = render_values(array, field)?;
+fn render(array: &ArrayRef, field: &Field, zone: &Zone) -> PgWireResult<Column> {
+    let mut col = render_values(array, field, zone)?;
     col.pad();
     Ok(col)
 }
 
-fn render_values(array: &ArrayRef, field: &Field) -> PgWireResult<Column> {
+/// Whether PostgreSQL's text for this type is Strata's own (see [`pg_text`]), not pgwire's
+/// (whose floats print `1e20`, `inf` and `0` for -0, and timestamps `.000000`).
+pub(super) fn pg_text_type(dt: &DataType) -> bool {
+    matches!(
+        dt,
+        DataType::Float32
+            | DataType::Float64
+            | DataType::Date32
+            | DataType::Date64
+            | DataType::Time32(_)
+            | DataType::Time64(_)
+            | DataType::Timestamp(..)
+            | DataType::Interval(_)
+            | DataType::Duration(_)
+    )
+}
+
+/// A list of floats or dates/times with its elements as PostgreSQL's text (a list of Utf8,
+/// which arrow-pg prints as an array literal, quoting elements with spaces as PostgreSQL
+/// does: `{"2026-01-25 08:15:00"}`); None for any other column.
+pub(super) fn text_list(array: &ArrayRef, zone: &Zone) -> PgWireResult<Option<ArrayRef>> {
+    let DataType::List(inner) = array.data_type() else {
+        return Ok(None);
+    };
+    if !pg_text_type(inner.data_type()) {
+        return Ok(None);
+    }
+    let list = array.as_list::<i32>();
+    let values = render_values(list.values(), inner, zone)?.into_strings();
+    let item = Arc::new(Field::new(inner.name(), values.data_type().clone(), true));
+    let list = ListArray::try_new(item, list.offsets().clone(), values, list.nulls().cloned())
+        .map_err(|e| pgwire::error::PgWireError::ApiError(Box::new(e)))?;
+    Ok(Some(Arc::new(list)))
+}
+
+/// The text PostgreSQL prints for every value of one column (timestamptz in `zone`).
+pub(super) fn render_values(array: &ArrayRef, field: &Field, zone: &Zone) -> PgWireResult<Column> {
     Ok(match array.data_type() {
         DataType::Int8 => integer::<Int8Type>(array),
         DataType::Int16 => integer::<Int16Type>(array),
@@ -319,8 +344,8 @@ fn render_values(array: &ArrayRef, field: &Field) -> PgWireResult<Column> {
         DataType::UInt8 => integer::<UInt8Type>(array),
         DataType::UInt16 => integer::<UInt16Type>(array),
         DataType::UInt32 => integer::<UInt32Type>(array),
-        DataType::Float32 => float::<Float32Type>(array, &Type::FLOAT4),
-        DataType::Float64 => float::<Float64Type>(array, &Type::FLOAT8),
+        DataType::Float32 => primitive::<Float32Type, _>(array, 12, pg_text::float4),
+        DataType::Float64 => primitive::<Float64Type, _>(array, 12, pg_text::float8),
         DataType::Decimal128(_, scale) => decimal(array, *scale),
         DataType::Utf8 => strings(array.as_string::<i32>().iter(), array.len()),
         DataType::LargeUtf8 => strings(array.as_string::<i64>().iter(), array.len()),
@@ -338,71 +363,149 @@ fn render_values(array: &ArrayRef, field: &Field) -> PgWireResult<Column> {
             col
         }
         DataType::Date32 => {
-            let dates: &PrimitiveArray<Date32Type> = array.as_primitive();
-            let all_civil = dates
-                .iter()
-                .flatten()
-                .all(|d| (-719_162..=2_932_896).contains(&d));
-            if !all_civil {
-                return generic(array, field);
-            }
             let mut cache = DateCache::new();
-            primitive::<Date32Type, _>(array, 10, |d, out| {
-                cache.write(d, out);
+            primitive::<Date32Type, _>(array, 10, |d, out| cache.write(d, out))
+        }
+        DataType::Date64 => {
+            let mut cache = DateCache::new();
+            primitive::<Date64Type, _>(array, 10, |ms, out| {
+                match i32::try_from(ms.div_euclid(86_400_000)) {
+                    Ok(d) => cache.write(d, out),
+                    Err(_) => pg_text::date(if ms < 0 { i32::MIN } else { i32::MAX }, out),
+                }
             })
         }
-        DataType::Timestamp(_, tz) if tz.as_deref().is_none_or(is_utc) => {
-            timestamps(array, tz.is_some()).map_or_else(|| generic(array, field), Ok)?
+        DataType::Timestamp(unit, tz) => {
+            let zone = tz.as_ref().map(|_| zone);
+            match unit {
+                TimeUnit::Second => {
+                    timestamps::<TimestampSecondType>(array, zone, |v| v.checked_mul(1_000_000))
+                }
+                TimeUnit::Millisecond => {
+                    timestamps::<TimestampMillisecondType>(array, zone, |v| v.checked_mul(1_000))
+                }
+                TimeUnit::Microsecond => timestamps::<TimestampMicrosecondType>(array, zone, Some),
+                // PostgreSQL keeps microseconds; the nanoseconds below them are dropped.
+                TimeUnit::Nanosecond => timestamps::<TimestampNanosecondType>(array, zone, |v| {
+                    Some(v.div_euclid(1_000))
+                }),
+            }
+            .map_or_else(|| generic(array, field), Ok)?
         }
+        DataType::Time32(TimeUnit::Second) => {
+            primitive::<Time32SecondType, _>(array, 8, |s, out| {
+                pg_text::time(i64::from(s) * 1_000_000, out)
+            })
+        }
+        DataType::Time32(TimeUnit::Millisecond) => {
+            primitive::<Time32MillisecondType, _>(array, 12, |ms, out| {
+                pg_text::time(i64::from(ms) * 1_000, out)
+            })
+        }
+        DataType::Time64(TimeUnit::Microsecond) => {
+            primitive::<Time64MicrosecondType, _>(array, 15, pg_text::time)
+        }
+        DataType::Time64(TimeUnit::Nanosecond) => {
+            primitive::<Time64NanosecondType, _>(array, 15, |ns, out| {
+                pg_text::time(ns / 1_000, out)
+            })
+        }
+        DataType::Interval(IntervalUnit::YearMonth) => {
+            text_column::<IntervalYearMonthType, _>(array, 16, |m, out| {
+                pg_text::interval(m, 0, 0, out)
+            })
+        }
+        DataType::Interval(IntervalUnit::DayTime) => {
+            text_column::<IntervalDayTimeType, _>(array, 16, |v, out| {
+                pg_text::interval(0, v.days, i64::from(v.milliseconds) * 1_000, out)
+            })
+        }
+        DataType::Interval(IntervalUnit::MonthDayNano) => {
+            text_column::<IntervalMonthDayNanoType, _>(array, 16, |v, out| {
+                pg_text::interval(v.months, v.days, v.nanoseconds / 1_000, out)
+            })
+        }
+        DataType::Duration(unit) => {
+            let scale: fn(i64) -> Option<i64> = match unit {
+                TimeUnit::Second => |v| v.checked_mul(1_000_000),
+                TimeUnit::Millisecond => |v| v.checked_mul(1_000),
+                TimeUnit::Microsecond => Some,
+                TimeUnit::Nanosecond => |v| Some(v / 1_000),
+            };
+            let micros = cast(array, &DataType::Int64)
+                .map_err(|e| pgwire::error::PgWireError::ApiError(Box::new(e)))?;
+            let mut overflow = false;
+            // A duration comes from `timestamp - timestamp`, which PostgreSQL justifies into
+            // days and time (`1 day 02:15:00`, not `26:15:00`).
+            let col = text_column::<Int64Type, _>(&micros, 12, |v, out| match scale(v) {
+                Some(us) => match i32::try_from(us / 86_400_000_000) {
+                    Ok(days) => pg_text::interval(0, days, us % 86_400_000_000, out),
+                    Err(_) => pg_text::interval(0, 0, us, out),
+                },
+                None => overflow = true,
+            });
+            if overflow {
+                return generic(array, field);
+            }
+            col
+        }
+        DataType::List(_) => match text_list(array, zone)? {
+            Some(list) => {
+                let field = field.clone().with_data_type(list.data_type().clone());
+                generic(&list, &field)?
+            }
+            None => generic(array, field)?,
+        },
         _ => return generic(array, field),
     })
 }
 
-fn is_utc(tz: &str) -> bool {
-    matches!(tz, "UTC" | "utc" | "Z" | "+00:00" | "+00" | "Etc/UTC")
+/// A column of primitives rendered by `write` whose text may hold bytes outside
+/// [`TYPED_ALPHABET`] (interval units), so it is checked for escaping like text.
+fn text_column<T, F>(array: &ArrayRef, width: usize, write: F) -> Column
+where
+    T: ArrowPrimitiveType,
+    F: FnMut(T::Native, &mut Vec<u8>),
+{
+    let mut col = primitive::<T, F>(array, width, write);
+    col.typed = false;
+    col
 }
 
-/// `YYYY-MM-DD HH:MM:SS.ffffff`, `+00` after it for timestamptz (sessions run in UTC); None
-/// when a value is outside years 1–9999 (the generic path prints those).
-fn timestamps(array: &ArrayRef, utc: bool) -> Option<Column> {
-    let micros = cast(array, &DataType::Timestamp(TimeUnit::Microsecond, None)).ok()?;
-    let micros: &PrimitiveArray<TimestampMicrosecondType> = micros.as_primitive();
-    // Any unit: nanoseconds are printed to the microsecond, as PostgreSQL stores them.
-    let mut col = Column::with_capacity(micros.len(), micros.len() * 26);
+/// Timestamps of any unit (`to_micros` converts one value; None when it overflows, and the
+/// generic path prints the column); timestamptz (zone Some) in the session's zone.
+fn timestamps<T>(
+    array: &ArrayRef,
+    zone: Option<&Zone>,
+    to_micros: impl Fn(i64) -> Option<i64>,
+) -> Option<Column>
+where
+    T: ArrowPrimitiveType<Native = i64>,
+{
+    let values: &PrimitiveArray<T> = array.as_primitive();
+    let mut col = Column::with_capacity(values.len(), values.len() * 26);
     col.typed = true;
     let mut dates = DateCache::new();
-    let two = |n: i64, out: &mut Vec<u8>| {
-        out.push(b'0' + (n / 10) as u8);
-        out.push(b'0' + (n % 10) as u8);
-    };
-    for v in micros.iter() {
-        if let Some(us) = v {
+    // UTC and naive timestamps take the cached-date path; other zones need a lookup per value.
+    let fast = !matches!(zone, Some(Zone::Named(_)));
+    for i in 0..values.len() {
+        let is_null = values.is_null(i);
+        if !is_null {
+            let us = to_micros(values.value(i))?;
             let days = us.div_euclid(86_400_000_000);
-            let rest = us.rem_euclid(86_400_000_000);
-            if !dates.write(i32::try_from(days).ok()?, &mut col.bytes) {
-                return None;
-            }
-            let secs = rest / 1_000_000;
-            let frac = rest % 1_000_000;
-            col.bytes.push(b' ');
-            two(secs / 3600, &mut col.bytes);
-            col.bytes.push(b':');
-            two(secs / 60 % 60, &mut col.bytes);
-            col.bytes.push(b':');
-            two(secs % 60, &mut col.bytes);
-            // Always six digits, as DataRows carry them (pgwire's text form).
-            let mut digits = *b".000000";
-            let mut f = frac;
-            for d in digits[1..].iter_mut().rev() {
-                *d = b'0' + (f % 10) as u8;
-                f /= 10;
-            }
-            col.bytes.extend_from_slice(&digits);
-            if utc {
-                col.bytes.extend_from_slice(b"+00");
+            match i32::try_from(days) {
+                Ok(d) if fast && DateCache::CIVIL.contains(&d) => {
+                    dates.write(d, &mut col.bytes);
+                    col.bytes.push(b' ');
+                    pg_text::time(us.rem_euclid(86_400_000_000), &mut col.bytes);
+                    if zone.is_some() {
+                        col.bytes.extend_from_slice(b"+00");
+                    }
+                }
+                _ => pg_text::timestamp(us, zone, &mut col.bytes),
             }
         }
-        col.end_value(v.is_none());
+        col.end_value(is_null);
     }
     Some(col)
 }
@@ -461,7 +564,7 @@ pub fn encode_batch(batch: &RecordBatch, format: &TextFormat) -> PgWireResult<Ve
         .columns()
         .iter()
         .zip(schema.fields())
-        .map(|(array, field)| render(array, field))
+        .map(|(array, field)| render(array, field, &format.time_zone))
         .collect::<PgWireResult<_>>()?;
     let plain: Vec<bool> = columns.iter().map(|c| plain(c, format)).collect();
     let rows = batch.num_rows();
@@ -523,308 +626,4 @@ fn plain(c: &Column, format: &TextFormat) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use datafusion::arrow::array::{
-        BooleanArray, Date32Array, Decimal128Array, Float32Array, Float64Array, Int16Array,
-        Int32Array, Int64Array, ListArray, StringArray, StringViewArray, TimestampMicrosecondArray,
-        UInt32Array,
-    };
-    use datafusion::arrow::datatypes::Int32Type as I32;
-    use pgwire::api::results::{CopyEncoder, CopyTextOptions};
-
-    fn sample() -> RecordBatch {
-        let rows = 7;
-        let strings = vec![
-            Some("plain"),
-            Some("tab\there"),
-            Some("back\\slash"),
-            Some("new\nline"),
-            Some(""),
-            None,
-            Some("\\N"),
-        ];
-        let columns: Vec<(&str, ArrayRef)> = vec![
-            (
-                "i64",
-                Arc::new(Int64Array::from(vec![
-                    Some(0),
-                    Some(-1),
-                    None,
-                    Some(i64::MAX),
-                    Some(i64::MIN),
-                    Some(42),
-                    Some(7),
-                ])),
-            ),
-            (
-                "i32",
-                Arc::new(Int32Array::from(vec![1, -2, 3, -4, 5, 6, 7])),
-            ),
-            (
-                "i16",
-                Arc::new(Int16Array::from(vec![1, -2, 3, -4, 5, 6, i16::MIN])),
-            ),
-            (
-                "u32",
-                Arc::new(UInt32Array::from(vec![0, 1, 2, 3, 4, 5, u32::MAX])),
-            ),
-            (
-                "f64",
-                Arc::new(Float64Array::from(vec![
-                    0.1,
-                    1.0,
-                    1e20,
-                    -0.0,
-                    f64::NAN,
-                    f64::INFINITY,
-                    1.0 / 3.0,
-                ])),
-            ),
-            (
-                "f32",
-                Arc::new(Float32Array::from(vec![
-                    0.1,
-                    1.0,
-                    1e20,
-                    -2.5,
-                    f32::NAN,
-                    3.0,
-                    1e-7,
-                ])),
-            ),
-            (
-                "dec",
-                Arc::new(
-                    Decimal128Array::from(vec![
-                        Some(1700),
-                        Some(-5),
-                        Some(0),
-                        None,
-                        Some(123_456_789),
-                        Some(-100),
-                        Some(99),
-                    ])
-                    .with_precision_and_scale(15, 2)
-                    .unwrap(),
-                ),
-            ),
-            (
-                "dec0",
-                Arc::new(
-                    Decimal128Array::from(vec![1, -2, 0, 4, 5, 6, 7])
-                        .with_precision_and_scale(5, 0)
-                        .unwrap(),
-                ),
-            ),
-            ("s", Arc::new(StringArray::from(strings.clone()))),
-            ("sv", Arc::new(StringViewArray::from(strings))),
-            (
-                "b",
-                Arc::new(BooleanArray::from(vec![
-                    Some(true),
-                    Some(false),
-                    None,
-                    Some(true),
-                    Some(true),
-                    Some(false),
-                    Some(true),
-                ])),
-            ),
-            (
-                "d",
-                Arc::new(Date32Array::from(vec![
-                    Some(0),
-                    Some(19_000),
-                    Some(-1),
-                    None,
-                    Some(-719_162),
-                    Some(2_932_896),
-                    Some(11_016),
-                ])),
-            ),
-            (
-                "ts",
-                Arc::new(
-                    TimestampMicrosecondArray::from(vec![
-                        Some(0),
-                        Some(1_767_225_600_123_456),
-                        None,
-                        Some(-1),
-                        Some(1),
-                        Some(2),
-                        Some(3),
-                    ])
-                    .with_timezone("UTC"),
-                ),
-            ),
-            (
-                "ts_naive",
-                Arc::new(TimestampMicrosecondArray::from(vec![
-                    Some(500_000),
-                    Some(-1),
-                    Some(1_767_225_600_000_001),
-                    None,
-                    Some(-62_135_596_800_000_000),
-                    Some(253_402_300_799_999_999),
-                    Some(86_400_000_000),
-                ])),
-            ),
-            (
-                "ts_ms",
-                Arc::new(
-                    datafusion::arrow::array::TimestampMillisecondArray::from(vec![
-                        1, -1, 0, 1000, 1500, 86_399_999, 7,
-                    ])
-                    .with_timezone("UTC"),
-                ),
-            ),
-            (
-                "list",
-                Arc::new(ListArray::from_iter_primitive::<I32, _, _>(vec![
-                    Some(vec![Some(1), Some(2)]),
-                    None,
-                    Some(vec![]),
-                    Some(vec![None]),
-                    Some(vec![Some(3)]),
-                    Some(vec![Some(4)]),
-                    Some(vec![Some(5)]),
-                ])),
-            ),
-        ];
-        let batch = RecordBatch::try_from_iter(columns).unwrap();
-        assert_eq!(batch.num_rows(), rows);
-        batch
-    }
-
-    /// What arrow-pg and pgwire's CopyEncoder send, row by row: the reference.
-    fn reference(batch: &RecordBatch) -> Vec<Vec<u8>> {
-        let fields: Arc<Vec<FieldInfo>> = Arc::new(
-            batch
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| {
-                    FieldInfo::new(
-                        f.name().clone(),
-                        None,
-                        None,
-                        super::super::pg_type(f),
-                        FieldFormat::Text,
-                    )
-                })
-                .collect(),
-        );
-        let mut encoder = CopyEncoder::new_text(
-            fields.clone(),
-            CopyTextOptions {
-                delimiter: "\t".into(),
-                null_string: "\\N".into(),
-            },
-        );
-        let schema = batch.schema();
-        (0..batch.num_rows())
-            .map(|row| {
-                for (col, field) in schema.fields().iter().enumerate() {
-                    encode_value(&mut encoder, batch.column(col), row, field, &fields[col])
-                        .unwrap();
-                }
-                encoder.take_copy().data.to_vec()
-            })
-            .collect()
-    }
-
-    #[test]
-    fn text_copy_matches_the_value_at_a_time_encoder() {
-        let batch = sample();
-        let format = TextFormat {
-            delimiter: b'\t',
-            null: b"\\N".to_vec(),
-            quote: None,
-            escape: b'\\',
-        };
-        let ours: Vec<Vec<u8>> = encode_batch(&batch, &format)
-            .unwrap()
-            .into_iter()
-            .map(|c| c.data.to_vec())
-            .collect();
-        let want = reference(&batch);
-        for (row, (a, b)) in ours.iter().zip(&want).enumerate() {
-            assert_eq!(
-                String::from_utf8_lossy(a),
-                String::from_utf8_lossy(b),
-                "row {row}"
-            );
-        }
-        assert_eq!(ours.len(), want.len());
-    }
-
-    #[test]
-    fn a_delimiter_that_numbers_contain_is_escaped() {
-        let batch = RecordBatch::try_from_iter(vec![
-            (
-                "d",
-                Arc::new(
-                    Decimal128Array::from(vec![1700, 5])
-                        .with_precision_and_scale(15, 2)
-                        .unwrap(),
-                ) as ArrayRef,
-            ),
-            (
-                "s",
-                Arc::new(StringArray::from(vec!["a.b", "c"])) as ArrayRef,
-            ),
-        ])
-        .unwrap();
-        let format = TextFormat {
-            delimiter: b'.',
-            null: b"\\N".to_vec(),
-            quote: None,
-            escape: b'\\',
-        };
-        let rows: Vec<String> = encode_batch(&batch, &format)
-            .unwrap()
-            .into_iter()
-            .map(|c| String::from_utf8(c.data.to_vec()).unwrap())
-            .collect();
-        assert_eq!(rows, ["17\\.00.a\\.b\n", "0\\.05.c\n"]);
-    }
-
-    #[test]
-    fn csv_quotes_what_would_misread() {
-        let batch = RecordBatch::try_from_iter(vec![(
-            "s",
-            Arc::new(StringArray::from(vec![
-                Some("a,b"),
-                Some("say \"hi\""),
-                Some(""),
-                None,
-                Some("plain"),
-                Some("\\."),
-            ])) as ArrayRef,
-        )])
-        .unwrap();
-        let format = TextFormat {
-            delimiter: b',',
-            null: vec![],
-            quote: Some(b'"'),
-            escape: b'"',
-        };
-        let rows: Vec<String> = encode_batch(&batch, &format)
-            .unwrap()
-            .into_iter()
-            .map(|c| String::from_utf8(c.data.to_vec()).unwrap())
-            .collect();
-        assert_eq!(
-            rows,
-            [
-                "\"a,b\"\n",
-                "\"say \"\"hi\"\"\"\n",
-                "\"\"\n",
-                "\n",
-                "plain\n",
-                "\"\\.\"\n"
-            ]
-        );
-    }
-}
+mod tests;

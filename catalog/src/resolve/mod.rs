@@ -2,13 +2,14 @@
 //! partition values typed, the ingestion-time source chosen and every file's ingestion time
 //! bounds worked out (SPEC §1, §3).
 use crate::config::{IngestedAtConfig, Mode, TableConfig};
-use crate::error::{CatalogError, Result};
+use crate::error::{full_path, read_failure, CatalogError, FileErrorKind, Result};
 use crate::format::{self, Detected, Kind};
 use crate::listing::{DiscoveredTable, LakeFile};
 use crate::TableName;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::Expr;
 use datafusion::prelude::SessionContext;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
@@ -92,10 +93,12 @@ fn err(table: &TableName, message: impl Into<String>) -> CatalogError {
     CatalogError::table(table, message)
 }
 
-/// Resolves `table`. `ctx` is the lake's internal context (object store registered).
+/// Resolves `table`. `ctx` is the lake's internal context (object store registered); `url`
+/// is the store's, for the table's scans and for naming files in full in errors.
 pub async fn resolve(
     ctx: &SessionContext,
     store: &Arc<dyn ObjectStore>,
+    url: &ObjectStoreUrl,
     cache: &FileInfoCache,
     table: &DiscoveredTable,
     config: Option<&TableConfig>,
@@ -113,7 +116,7 @@ pub async fn resolve(
     let reads: Vec<_> = table
         .files
         .iter()
-        .map(|f| file_info(&state, store, cache, name, f, configured_kind))
+        .map(|f| file_info(&state, store, url, cache, name, f, configured_kind))
         .collect();
     let infos: Vec<FileInfo> = futures::stream::iter(reads)
         .buffered(16)
@@ -123,18 +126,19 @@ pub async fn resolve(
     // One format per table (compression may vary).
     let kind = infos[0].kind;
     if let Some((i, other)) = infos.iter().enumerate().find(|(_, i)| i.kind != kind) {
-        return Err(err(
+        return Err(CatalogError::file(
             name,
+            full_path(url, &table.files[i].meta.location),
+            FileErrorKind::Schema,
             format!(
-                "mixes formats: '{}' is {} but '{}' is {}; set `format` in strata.toml or move one",
-                table.files[0].rel,
+                "incompatible schema: it is {} but '{}' is {}; a table has one format (set `format` in strata.toml or move one)",
+                other.kind.name(),
+                full_path(url, &table.files[0].meta.location),
                 kind.name(),
-                table.files[i].rel,
-                other.kind.name()
             ),
         ));
     }
-    let file_schema = merge_schemas(name, &table.files, &infos)?;
+    let file_schema = merge_schemas(name, url, &table.files, &infos)?;
 
     // Positional formats read each distinct header as its own group; others share one schema.
     let mut groups: Vec<SchemaRef> = vec![];
@@ -269,7 +273,7 @@ pub async fn resolve(
         ingest,
         ingest_column,
         deleted_when,
-        store_url: datafusion::execution::object_store::ObjectStoreUrl::local_filesystem(),
+        store_url: url.clone(),
     };
     if kind == Kind::Parquet {
         add_parquet_statistics(&state, store, &mut resolved).await?;

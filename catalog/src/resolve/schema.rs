@@ -16,11 +16,13 @@ pub type FileInfoCache = Mutex<HashMap<(String, u64, i64), FileInfo>>;
 pub(crate) async fn file_info(
     state: &datafusion::execution::SessionState,
     store: &Arc<dyn ObjectStore>,
+    url: &ObjectStoreUrl,
     cache: &FileInfoCache,
     table: &TableName,
     file: &LakeFile,
     configured: Option<Kind>,
 ) -> Result<FileInfo> {
+    let path = || full_path(url, &file.meta.location);
     let key = (
         file.meta.location.to_string(),
         file.meta.size,
@@ -38,7 +40,10 @@ pub(crate) async fn file_info(
             let head = store
                 .get_range(&file.meta.location, 0..end)
                 .await
-                .map_err(|e| err(table, format!("cannot read '{}': {e}", file.rel)))?;
+                .map_err(|e| {
+                    let e = datafusion::error::DataFusionError::ObjectStore(Box::new(e));
+                    CatalogError::file(table, path(), FileErrorKind::of(&e), read_failure(&e))
+                })?;
             (format::sniff(&head), c)
         }
     };
@@ -56,10 +61,8 @@ pub(crate) async fn file_info(
         }
     };
     let schema = inferred.map_err(|e| {
-        err(
-            table,
-            format!("cannot read '{}' as {}: {e}", file.rel, kind.name()),
-        )
+        let message = format!("{} (read as {})", read_failure(&e), kind.name());
+        CatalogError::file(table, path(), FileErrorKind::of(&e), message)
     })?;
     let info = FileInfo {
         kind,
@@ -106,6 +109,7 @@ pub(crate) async fn arrow_footer_schema(
 /// error naming both files and the column.
 pub(crate) fn merge_schemas(
     table: &TableName,
+    url: &ObjectStoreUrl,
     files: &[LakeFile],
     infos: &[FileInfo],
 ) -> Result<SchemaRef> {
@@ -119,19 +123,21 @@ pub(crate) fn merge_schemas(
                     first_seen.push(i);
                 }
                 Some(j) => {
-                    let merged = merge_type(fields[j].data_type(), f.data_type()).ok_or_else(|| {
-                        err(
-                            table,
-                            format!(
-                                "incompatible type change of column '{}': {} in '{}' but {} in '{}'",
-                                f.name(),
-                                fields[j].data_type(),
-                                files[first_seen[j]].rel,
-                                f.data_type(),
-                                files[i].rel
-                            ),
-                        )
-                    })?;
+                    let merged =
+                        merge_type(fields[j].data_type(), f.data_type()).ok_or_else(|| {
+                            CatalogError::file(
+                                table,
+                                full_path(url, &files[i].meta.location),
+                                FileErrorKind::Schema,
+                                format!(
+                                    "incompatible schema: column '{}' is {} here but {} in '{}'",
+                                    f.name(),
+                                    f.data_type(),
+                                    fields[j].data_type(),
+                                    full_path(url, &files[first_seen[j]].meta.location),
+                                ),
+                            )
+                        })?;
                     fields[j] = Field::new(f.name(), merged, true);
                 }
             }

@@ -1,9 +1,16 @@
 //! SQLSTATE codes for Strata's errors, so clients can tell an unknown table (42P01) from a
 //! syntax error (42601) or a query that ran out of memory (53200) without parsing messages.
+//!
+//! A file that cannot be read gets one code per kind of failure, whether it shows while the
+//! table's schema is read or while rows are (README.md, "Errors", has the table):
+//! corrupt file or compressed stream XX001 `data_corrupted`, rows of a text format that do not
+//! parse 22P04 `bad_copy_file_format` (PostgreSQL's code for a COPY file that does not parse),
+//! a schema that conflicts with the table's 42804 `datatype_mismatch`, a listed file that is
+//! gone 58P01 `undefined_file`, and a store that fails to deliver 58030 `io_error`.
 use crate::SqlError;
 use datafusion::common::SchemaError;
 use datafusion::error::DataFusionError;
-use strata_catalog::CatalogError;
+use strata_catalog::{CatalogError, FileErrorKind};
 
 pub const SYNTAX_ERROR: &str = "42601";
 pub const UNDEFINED_TABLE: &str = "42P01";
@@ -23,6 +30,10 @@ pub const DUPLICATE_CURSOR: &str = "42P03";
 pub const DUPLICATE_TABLE: &str = "42P07";
 pub const READ_ONLY: &str = "25006";
 pub const IO_ERROR: &str = "58030";
+pub const UNDEFINED_FILE: &str = "58P01";
+pub const DATA_CORRUPTED: &str = "XX001";
+pub const BAD_FILE_FORMAT: &str = "22P04";
+pub const DATATYPE_MISMATCH: &str = "42804";
 pub const INTERNAL_ERROR: &str = "XX000";
 
 impl SqlError {
@@ -56,7 +67,19 @@ fn catalog_code(e: &CatalogError) -> &'static str {
         CatalogError::DataFusion(e) => datafusion_code(e),
         CatalogError::Value(_) => INVALID_PARAMETER_VALUE,
         CatalogError::Store { .. } => IO_ERROR,
+        CatalogError::File { kind, .. } => file_code(*kind),
         _ => DATA_EXCEPTION,
+    }
+}
+
+/// The one SQLSTATE of each kind of file error (see the module's documentation).
+pub fn file_code(kind: FileErrorKind) -> &'static str {
+    match kind {
+        FileErrorKind::Corrupt | FileErrorKind::Compression => DATA_CORRUPTED,
+        FileErrorKind::Malformed => BAD_FILE_FORMAT,
+        FileErrorKind::Schema => DATATYPE_MISMATCH,
+        FileErrorKind::Missing => UNDEFINED_FILE,
+        FileErrorKind::Io => IO_ERROR,
     }
 }
 
@@ -84,9 +107,13 @@ fn datafusion_code(e: &DataFusionError) -> &'static str {
         DataFusionError::Shared(inner) => datafusion_code(inner),
         DataFusionError::External(inner) => match inner.downcast_ref::<DataFusionError>() {
             Some(e) => datafusion_code(e),
-            None => match inner.downcast_ref::<SqlError>() {
-                Some(e) => e.sqlstate(),
-                None => INTERNAL_ERROR,
+            None => match (
+                inner.downcast_ref::<SqlError>(),
+                inner.downcast_ref::<CatalogError>(),
+            ) {
+                (Some(e), _) => e.sqlstate(),
+                (_, Some(e)) => catalog_code(e),
+                _ => INTERNAL_ERROR,
             },
         },
         DataFusionError::Plan(m) | DataFusionError::Execution(m) => message_code(m),
@@ -126,6 +153,29 @@ mod tests {
         };
         assert_eq!(column.sqlstate(), UNDEFINED_COLUMN);
         assert_eq!(SqlError::Syntax("x".into()).sqlstate(), SYNTAX_ERROR);
+    }
+
+    #[test]
+    fn each_kind_of_file_error_has_one_code_however_it_arrives() {
+        use FileErrorKind::*;
+        for (kind, code) in [
+            (Corrupt, DATA_CORRUPTED),
+            (Compression, DATA_CORRUPTED),
+            (Malformed, BAD_FILE_FORMAT),
+            (Schema, DATATYPE_MISMATCH),
+            (Missing, UNDEFINED_FILE),
+            (Io, IO_ERROR),
+        ] {
+            let file = || CatalogError::file("raw.crm.t", "/lake/raw/crm/t/a.csv", kind, "x");
+            // At resolve time (a catalog error) and while reading (inside DataFusion's
+            // wrappers): the same code.
+            assert_eq!(SqlError::Catalog(file()).sqlstate(), code, "{kind:?}");
+            let read =
+                DataFusionError::Context("scan".into(), Box::new(DataFusionError::from(file())));
+            assert_eq!(SqlError::DataFusion(read).sqlstate(), code, "{kind:?}");
+            let shared = DataFusionError::Shared(std::sync::Arc::new(file().into()));
+            assert_eq!(SqlError::DataFusion(shared).sqlstate(), code, "{kind:?}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod psql;
 mod robustness;
 mod security;
 mod wire;
+mod text_output;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
