@@ -27,6 +27,7 @@ use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::aggregates::AggregateExec;
 use datafusion::physical_plan::coop::CooperativeExec;
+use datafusion::physical_plan::execution_plan::replace_children_if_necessary;
 use datafusion::physical_plan::sorts::sort::SortExec;
 use datafusion::physical_plan::union::{InterleaveExec, UnionExec};
 use datafusion::physical_plan::windows::WindowAggExec;
@@ -71,19 +72,12 @@ fn emits_from_memory(plan: &dyn ExecutionPlan) -> bool {
 
 fn cooperate(plan: Arc<dyn ExecutionPlan>, under_coop: bool) -> Result<Arc<dyn ExecutionPlan>> {
     let is_coop = plan.is::<CooperativeExec>();
-    let children: Vec<Arc<dyn ExecutionPlan>> = plan.children().into_iter().cloned().collect();
-    let mut changed = false;
-    let mut new_children = Vec::with_capacity(children.len());
-    for child in children {
-        let new = cooperate(child.clone(), is_coop)?;
-        changed |= !Arc::ptr_eq(&new, &child);
-        new_children.push(new);
-    }
-    let plan = if changed {
-        plan.with_new_children(new_children)?
-    } else {
-        plan
-    };
+    let children = plan
+        .children()
+        .into_iter()
+        .map(|child| cooperate(child.clone(), is_coop))
+        .collect::<Result<Vec<_>>>()?;
+    let plan = replace_children_if_necessary(plan, children)?;
     if !under_coop && emits_from_memory(plan.as_ref()) {
         return Ok(Arc::new(CooperativeExec::new(plan)));
     }
