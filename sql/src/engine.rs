@@ -47,6 +47,8 @@ impl Engine {
             .with_config(config)
             .with_runtime_env(runtime.build_arc()?)
             .with_default_features()
+            // Cancels and timeouts must stop CPU-bound operators too (crate::coop).
+            .with_physical_optimizer_rules(crate::coop::physical_optimizer_rules())
             .build();
         let ctx = SessionContext::new_with_state(state);
         lake.register(&ctx);

@@ -1,6 +1,7 @@
 //! Strata's SQL layer: a [`Session`] over a [`Lake`], with Strata's statements (SET/SHOW/RESET
 //! `strata.as_of`, `REFRESH`, time-travel clauses) handled before DataFusion plans the rest.
 
+mod coop;
 mod dialect;
 mod engine;
 pub mod limits;

@@ -164,6 +164,34 @@ pub(crate) fn placeholder_sql_types(ast: &DFStatement, count: usize) -> Vec<Opti
     find.0
 }
 
+impl Statement {
+    /// Whether the statement is a query that reads only `pg_catalog` or `information_schema`
+    /// (what psql's `\\d` and BI tools' metadata calls send): the server runs those apart
+    /// from lake queries so they stay fast under load.
+    pub fn reads_only_catalog(&self) -> bool {
+        let Kind::Sql(stmt) = &self.kind else {
+            return false;
+        };
+        let DFStatement::Statement(s) = stmt.as_ref() else {
+            return false;
+        };
+        if !matches!(s.as_ref(), ast::Statement::Query(_)) {
+            return false;
+        }
+        let mut any = false;
+        let all = self.shape.grow(|| {
+            ast::visit_relations(s.as_ref(), |name| {
+                any = true;
+                match crate::pg::is_catalog_relation(name) {
+                    true => std::ops::ControlFlow::Continue(()),
+                    false => std::ops::ControlFlow::Break(()),
+                }
+            })
+        });
+        any && all.is_continue()
+    }
+}
+
 impl std::fmt::Display for Statement {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.text)

@@ -182,3 +182,22 @@ impl SchemaProvider for TempOverlay {
         self.temp.table_exist(name) || self.inner.table_exist(name)
     }
 }
+
+/// Whether a relation named in a query is one of the catalogs' own: `pg_catalog.x`,
+/// `information_schema.x` (with or without a zone in front), or a bare `pg_…` name, which the
+/// search path resolves in `pg_catalog`.
+pub(crate) fn is_catalog_relation(name: &datafusion::sql::sqlparser::ast::ObjectName) -> bool {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .filter_map(|p| p.as_ident().map(|i| i.value.to_lowercase()))
+        .collect();
+    if parts.len() != name.0.len() {
+        return false;
+    }
+    match parts.as_slice() {
+        [table] => table.starts_with("pg_"),
+        [.., schema, _] => schema == PG_CATALOG || schema == "information_schema",
+        [] => false,
+    }
+}

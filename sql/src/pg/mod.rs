@@ -14,6 +14,7 @@ mod settings;
 pub mod sqlstate;
 mod statements;
 
+pub(crate) use catalog::is_catalog_relation;
 pub(crate) use copy::copy_to_stdout;
 pub use copy::{CopyFormat, CopyOptions};
 pub use functions::version_string;
@@ -158,6 +159,7 @@ impl PgEngine {
                 readable,
                 database: database.to_string(),
                 keys: keys.clone(),
+                cache: Default::default(),
             }))),
             keys,
         };

@@ -14,6 +14,7 @@ use datafusion::datasource::TableType;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
 use std::sync::Arc;
+use strata_catalog::resolve::ResolvedTable;
 use strata_catalog::Lake;
 
 /// Relations of `information_schema` that DataFusion does not provide, served from
@@ -95,6 +96,44 @@ pub(crate) struct PgCatalogOverlay {
     pub readable: Arc<dyn CatalogProviderList>,
     pub database: String,
     pub keys: KnownKeys,
+    /// The tables of the last snapshot, for the lake state they were computed from.
+    pub cache: std::sync::Mutex<Option<(LakeState, std::collections::HashMap<String, RecordBatch>)>>,
+}
+
+/// What the snapshot tables depend on: the lake's table names and, for each, the resolved
+/// table (its schema) if resolved. Holding the `Arc`s makes equality exact: a re-resolved
+/// table is a new allocation, and a held one cannot be freed and its address reused.
+#[derive(Clone)]
+pub(crate) struct LakeState(Vec<(strata_catalog::TableName, Option<Arc<ResolvedTable>>)>);
+
+impl LakeState {
+    /// Resolving is what the snapshot does anyway, and is cached by the lake until a table's
+    /// files change: then it gives a new table, so a changed schema is never served stale.
+    async fn of(lake: &Lake) -> LakeState {
+        let mut tables = vec![];
+        for name in lake.table_names() {
+            let resolved = match lake.base_of(&name) {
+                Some((base, _)) => lake.resolve(&base).await.ok(),
+                None => None,
+            };
+            tables.push((name, resolved));
+        }
+        LakeState(tables)
+    }
+}
+
+impl PartialEq for LakeState {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len()
+            && self.0.iter().zip(&other.0).all(|((a, ra), (b, rb))| {
+                a == b
+                    && match (ra, rb) {
+                        (Some(x), Some(y)) => Arc::ptr_eq(x, y),
+                        (None, None) => true,
+                        _ => false,
+                    }
+            })
+    }
 }
 
 impl std::fmt::Debug for PgCatalogOverlay {
@@ -127,7 +166,35 @@ impl std::fmt::Debug for SnapshotTable {
 }
 
 impl SnapshotTable {
+    /// The table's rows, computed once per lake state and shared by every session of the
+    /// zone set: a `\\d` under load scans pg_class, pg_namespace and pg_attribute several
+    /// times per statement, and each computation reads the crate's catalog and the keyed
+    /// tables' schemas.
     async fn batch(&self, state: &dyn Session) -> Result<RecordBatch> {
+        let o = &self.overlay;
+        let before = LakeState::of(&o.lake).await;
+        if let Some((at, tables)) = o.cache.lock().expect("catalog cache lock").as_ref() {
+            if *at == before {
+                if let Some(batch) = tables.get(&self.name) {
+                    return Ok(batch.clone());
+                }
+            }
+        }
+        let batch = self.compute(state).await?;
+        let mut cache = o.cache.lock().expect("catalog cache lock");
+        match cache.as_mut() {
+            Some((at, tables)) if *at == before => {
+                tables.insert(self.name.clone(), batch.clone());
+            }
+            _ => {
+                let tables = std::iter::once((self.name.clone(), batch.clone())).collect();
+                *cache = Some((before, tables));
+            }
+        }
+        Ok(batch)
+    }
+
+    async fn compute(&self, state: &dyn Session) -> Result<RecordBatch> {
         let o = &self.overlay;
         let snapshot = Snapshot::load(
             &Sources {

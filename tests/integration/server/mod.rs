@@ -1,5 +1,6 @@
 //! `strata serve` tested from outside: the real binary on a loopback port, real clients over
 //! TCP, one module per client, each replaying what that client does.
+mod cancel;
 mod clients;
 mod fuzz;
 mod hostile;
