@@ -16,8 +16,10 @@ use Flask's test client in-process: no web server, no port.
 Every check prints one line (PASS/FAIL). Failures do not stop the run; the exit status is 1 if
 any check failed.
 """
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -74,6 +76,7 @@ def close(a, b, what=""):
 # --- Superset's own setup, with its own CLI, in a throwaway home -------------------------------
 
 HOME = Path(tempfile.mkdtemp(prefix="strata-superset-"))
+atexit.register(shutil.rmtree, HOME, ignore_errors=True)
 CONFIG = HOME / "superset_config.py"
 CONFIG.write_text(
     f"""
