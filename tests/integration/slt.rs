@@ -97,15 +97,28 @@ async fn slt_files_pass_on_the_sample_lake() {
     let mut failures = vec![];
     for file in slt_files() {
         let uri = lake_dir.display().to_string();
+        // `pg_*.slt` files run in a Postgres session, as `strata serve` clients get.
+        let postgres = file
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("pg_"));
         let mut runner = sqllogictest::Runner::new(move || {
             let uri = uri.clone();
             async move {
-                let lake = strata::Lake::open(&uri)
-                    .await
-                    .map_err(|e| SltError(e.to_string()))?;
-                let session = Session::new(lake, SessionOptions::default())
-                    .await
-                    .map_err(|e| SltError(e.to_string()))?;
+                let err = |e: &dyn std::fmt::Display| SltError(e.to_string());
+                let lake = strata::Lake::open(&uri).await.map_err(|e| err(&e))?;
+                let session = if postgres {
+                    let engine = strata_sql::Engine::new(lake, None).map_err(|e| err(&e))?;
+                    let pg = strata_sql::pg::PgEngine::new(engine).map_err(|e| err(&e))?;
+                    pg.session(&strata_sql::pg::PgSessionOptions {
+                        user: "slt".into(),
+                        ..Default::default()
+                    })
+                    .map_err(|e| err(&e))?
+                } else {
+                    Session::new(lake, SessionOptions::default())
+                        .await
+                        .map_err(|e| err(&e))?
+                };
                 Ok(StrataDb { session })
             }
         });

@@ -311,12 +311,14 @@ pub(crate) fn register(
         DataType::Utf8,
         |_, _| Ok(ScalarValue::Utf8(None)),
     ));
-    ctx.register_udf(udf(
-        "pg_collation_is_visible",
-        1..=1,
-        DataType::Boolean,
-        |_, _| Ok(ScalarValue::Boolean(Some(true))),
-    ));
+    // Every type (the built-in ones; lakes define none) is in pg_catalog, always on the path.
+    // SQLAlchemy 1.4 calls pg_type_is_visible in its domain and enum lookups.
+    for name in ["pg_collation_is_visible", "pg_type_is_visible"] {
+        ctx.register_udf(udf(name, 1..=1, DataType::Boolean, |args, _| {
+            Ok(ScalarValue::Boolean(int(&args[0]).map(|_| true)))
+        }));
+    }
+    super::format_fns::register(ctx);
     ctx.register_udf(udf(
         "pg_advisory_unlock_all",
         0..=0,

@@ -6,13 +6,18 @@ mod catalog;
 mod catalog_sql;
 mod copy;
 mod cursor;
+mod format_fns;
+mod format_template;
+mod from_char;
 mod functions;
+mod literal_coercion;
 mod oids;
 mod overlay;
 mod rewrite;
 mod settings;
 pub mod sqlstate;
 mod statements;
+mod to_char;
 
 pub(crate) use catalog::is_catalog_relation;
 pub(crate) use copy::copy_to_stdout;
@@ -113,8 +118,12 @@ impl PgEngine {
         }
         ctx.register_udtf("pg_get_keywords", static_tables.pg_get_keywords.clone());
         pgc::generate_series_arg_coercion::CoerceIntArgsToBigInt::widen(&ctx);
+        // Untyped literals take the other side's type before DataFusion's type coercion runs.
+        let mut analyzer_rules = ctx.state().analyzer().rules.clone();
+        analyzer_rules.insert(0, Arc::new(literal_coercion::UntypedLiteralCoercion));
         let mut template = SessionStateBuilder::new_from_existing(ctx.state())
             .with_type_planner(Arc::new(pgc::oid_type_planner::PgOidTypePlanner))
+            .with_analyzer_rules(analyzer_rules)
             .build();
         // PostgreSQL's `timestamp with time zone` is UTC unless the client sets TimeZone;
         // without a session zone DataFusion would make it a zoneless timestamp.

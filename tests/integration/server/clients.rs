@@ -1,12 +1,14 @@
 //! Real client programs in `tests/clients/` against the server: psycopg 3, psycopg2 with
 //! SQLAlchemy's inspector (Superset's path), asyncpg, pgJDBC (DBeaver, Tableau and Metabase go
-//! through it), and the metadata queries Metabase, Grafana, Superset and DBeaver send.
+//! through it), the metadata queries Metabase, Grafana, Superset and DBeaver send, and real
+//! Apache Superset 6 driven through its REST API.
 //!
 //! Each program prints `PASS name` / `FAIL name: why` per check. Checks Strata does not pass
 //! yet are listed in `tests/clients/known_gaps.txt` with the reason; a failure not listed there
 //! fails the test, and so does a listed gap that now passes (the list must stay true).
 use super::{clients_dir, python, Server};
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::process::Command;
 
 fn known_gaps(program: &str) -> BTreeSet<String> {
@@ -114,4 +116,43 @@ fn pgjdbc() {
         .output()
         .unwrap();
     judge("JdbcClient.java", out);
+}
+
+/// `.venv-superset/bin/python` at the workspace root: Superset pins SQLAlchemy 1.4, so it gets
+/// its own venv beside the project's `.venv` (SQLAlchemy 2). Installed from PyPI on first use so
+/// the test passes on a fresh clone (`.ci/run` installs it the same way, before the tests).
+fn superset_python() -> PathBuf {
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv-superset");
+    if !venv.join("bin/superset").exists() {
+        let venv_ok = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .unwrap()
+            .success();
+        assert!(venv_ok, "python3 -m venv .venv-superset failed");
+        let pip_ok = Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "-r"])
+            .arg(clients_dir().join("superset-requirements.txt"))
+            .status()
+            .unwrap()
+            .success();
+        assert!(pip_ok, "pip install -r tests/clients/superset-requirements.txt failed");
+    }
+    venv.join("bin/python")
+}
+
+/// Superset 6.1 as a user drives it: connect, browse schemas and tables, table metadata with
+/// the primary key, create datasets and sync their columns, charts with metrics, group-by,
+/// time grains and time-range filters (PostgreSQL's TO_DATE/TO_TIMESTAMP), SQL Lab.
+#[test]
+fn superset() {
+    let python = superset_python();
+    let server = Server::sample();
+    let out = Command::new(python)
+        .arg(clients_dir().join("superset_client.py"))
+        .arg(server.port.to_string())
+        .output()
+        .unwrap();
+    judge("superset_client.py", out);
 }
