@@ -50,17 +50,19 @@ pub struct Conn {
 impl Conn {
     pub fn new(shared: Arc<Shared>, peer: SocketAddr) -> Conn {
         let session = Arc::new(OnceLock::new());
+        let cancel = watch::channel(0).0;
         Conn {
             parser: Arc::new(StmtParser {
                 session: session.clone(),
                 shared: shared.clone(),
+                cancel: cancel.subscribe(),
             }),
             shared,
             peer,
             session,
             user: Mutex::new(String::new()),
             auth: Mutex::new(AuthStage::None),
-            cancel: watch::channel(0).0,
+            cancel,
             pid: Mutex::new(None),
             last_active: AtomicU64::new(0),
             busy: AtomicBool::new(false),
@@ -440,7 +442,7 @@ impl Conn {
             let (session, text) = (session.clone(), text.to_owned());
             async move { session.parse(&text) }
         };
-        let stmts = match self.shared.exec.offload(parsing).await {
+        let stmts = match self.shared.exec.offload(parsing, self.stopper(&session)).await {
             Ok(s) => s,
             Err(e) => return self.send_error(client, error_info(&e), status).await,
         };
@@ -669,6 +671,8 @@ pub struct StmtParser {
     session: Arc<OnceLock<Arc<Session>>>,
     /// The connection's shared state: statements are parsed and described on its query runtime.
     shared: Arc<Shared>,
+    /// The connection's cancel signal: a CancelRequest also stops a slow Parse.
+    cancel: watch::Receiver<u64>,
 }
 
 /// The SQL name of a parameter type a client declared, for the types Strata can plan with;
@@ -743,6 +747,15 @@ impl QueryParser for StmtParser {
             .map(|t| t.as_ref().and_then(sql_type_name))
             .collect();
         let sql = sql.to_owned();
+        let timeout = session
+            .pg_settings()
+            .map(|s| s.statement_timeout_ms())
+            .unwrap_or(0);
+        let stopper = Stopper {
+            cancel: self.cancel.clone(),
+            shutdown: self.shared.shutdown.subscribe(),
+            deadline: deadline_after(timeout),
+        };
         let preparing = async move {
             let mut stmts = session.parse(&sql)?;
             if stmts.len() > 1 {
@@ -760,7 +773,7 @@ impl QueryParser for StmtParser {
         };
         self.shared
             .exec
-            .offload(preparing)
+            .offload(preparing, stopper)
             .await
             .map_err(|e| PgWireError::UserError(Box::new(error_info(&e))))
     }

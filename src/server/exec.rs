@@ -242,15 +242,26 @@ impl Executor {
     }
 
     /// Runs `work` (parsing, describing) on the query runtime, so a large or deep statement
-    /// never holds up the runtime that serves sockets; a panic in it is an error.
+    /// never holds up the runtime that serves sockets. A panic in it is an error, and it stops
+    /// for the same reasons a query does: the client learns at once, and its connection is
+    /// free to go on or close, even while planning that cannot be interrupted finishes.
     pub async fn offload<T: Send + 'static>(
         &self,
         work: impl std::future::Future<Output = Result<T, SqlError>> + Send + 'static,
+        mut stopper: Stopper,
     ) -> Result<T, QueryError> {
-        match self.handle.spawn(AssertUnwindSafe(work).catch_unwind()).await {
-            Ok(Ok(result)) => result.map_err(QueryError::Sql),
-            Ok(Err(panic)) => Err(QueryError::Panicked(panic_text(&*panic))),
-            Err(e) => Err(QueryError::Panicked(e.to_string())),
+        let task = self.handle.spawn(AssertUnwindSafe(work).catch_unwind());
+        let abort = task.abort_handle();
+        tokio::select! {
+            joined = task => match joined {
+                Ok(Ok(result)) => result.map_err(QueryError::Sql),
+                Ok(Err(panic)) => Err(QueryError::Panicked(panic_text(&*panic))),
+                Err(e) => Err(QueryError::Panicked(e.to_string())),
+            },
+            why = stopper.stopped() => {
+                abort.abort();
+                Err(QueryError::Interrupted(why))
+            }
         }
     }
 

@@ -328,10 +328,10 @@ pub async fn serve(lake: Arc<Lake>, opts: ServeOptions) -> Result<()> {
     eprintln!("strata: serving {} on {local}", lake.uri());
     tracing::info!(%local, tls = tls.is_some(), max_connections = opts.max_connections, "listening");
 
+    // A connection takes a session only once its startup packet is read: a CancelRequest is
+    // not a session. Connections still opening are bounded by startup_timeout, as in
+    // PostgreSQL (authentication_timeout), so silent sockets cannot pile up for long.
     let sessions = Arc::new(Semaphore::new(opts.max_connections));
-    // Connections still in their opening packets hold no session, so they are bounded apart:
-    // a flood of silent sockets cannot keep out a CancelRequest or a real client for long.
-    let opening = Arc::new(Semaphore::new(opts.max_connections.max(64) * 2));
     let mut tasks = tokio::task::JoinSet::new();
     let stop = shutdown_signal();
     tokio::pin!(stop);
@@ -349,10 +349,6 @@ pub async fn serve(lake: Arc<Lake>, opts: ServeOptions) -> Result<()> {
             },
         };
         while tasks.try_join_next().is_some() {}
-        let Ok(opening_permit) = opening.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "too many connections still opening; closing this one");
-            continue;
-        };
         let shared = shared.clone();
         let tls = tls.clone();
         let idle = opts.idle_timeout;
@@ -364,7 +360,6 @@ pub async fn serve(lake: Arc<Lake>, opts: ServeOptions) -> Result<()> {
                 socket::open(socket, &shared, tls, limits),
             )
             .await;
-            drop(opening_permit);
             let Ok(Some(opened)) = opened else { return };
             let Ok(permit) = sessions.try_acquire_owned() else {
                 let open = shared.cancels.lock().map(|c| c.len()).unwrap_or(0);

@@ -26,7 +26,18 @@ fn protocol_fuzzer_cannot_kill_or_wedge_the_server() {
     let seed = env_u64("STRATA_FUZZ_SEED", DEFAULT_SEED);
     let mut server = Server::start(
         &super::sample_lake(),
-        &["--statement-timeout", "2s", "--startup-timeout", "2s"],
+        // Deep statements are planned in seconds in a debug build and planning cannot be
+        // interrupted; a lower depth limit keeps the fuzzer's own backlog short (deeper cases
+        // are refused, shallower ones run). tests/integration/server/hostile.rs covers the
+        // default limit.
+        &[
+            "--statement-timeout",
+            "2s",
+            "--startup-timeout",
+            "2s",
+            "--max-expression-depth",
+            "500",
+        ],
         &[("RUST_LOG", "warn")],
     );
     let port = server.port;
