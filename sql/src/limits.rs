@@ -201,7 +201,9 @@ mod tests {
     use datafusion::sql::sqlparser::tokenizer::Tokenizer;
 
     fn depth(sql: &str) -> Result<usize> {
-        let tokens = Tokenizer::new(&StrataDialect::default(), sql).tokenize().unwrap();
+        let tokens = Tokenizer::new(&StrataDialect::default(), sql)
+            .tokenize()
+            .unwrap();
         Shape::of(&tokens, &StatementLimits::default()).map(|s| s.depth)
     }
 

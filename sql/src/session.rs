@@ -2,10 +2,10 @@
 //! Strata's own statements (REFRESH, `strata.as_of`, `search_path`, time travel) handled before
 //! DataFusion plans the rest. The REPL, `-c`, the library and the server all run SQL through here.
 use crate::engine::Engine;
-use crate::travel;
 use crate::limits::{Grown, Shape, StatementLimits};
-use crate::statement::{placeholder_sql_types, Kind};
 pub use crate::statement::Statement;
+use crate::statement::{placeholder_sql_types, Kind};
+use crate::travel;
 use crate::{suggest, Result, SqlError};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::DataType;
@@ -74,7 +74,10 @@ impl Output {
     fn grown(self, shape: Shape) -> Output {
         let grow = |rows: SendableRecordBatchStream| -> SendableRecordBatchStream {
             let schema = rows.schema();
-            Box::pin(RecordBatchStreamAdapter::new(schema, Grown::new(rows, shape)))
+            Box::pin(RecordBatchStreamAdapter::new(
+                schema,
+                Grown::new(rows, shape),
+            ))
         };
         match self {
             Output::Rows(rows) => Output::Rows(grow(rows)),
@@ -218,7 +221,10 @@ impl Session {
         params: datafusion::common::ParamValues,
     ) -> Result<Output> {
         if stmt.shape.is_deep() {
-            let run = Grown::new(Box::pin(self.execute_with_params_here(stmt, params)), stmt.shape);
+            let run = Grown::new(
+                Box::pin(self.execute_with_params_here(stmt, params)),
+                stmt.shape,
+            );
             return run.await.map(|out| out.grown(stmt.shape));
         }
         self.execute_with_params_here(stmt, params).await

@@ -348,7 +348,10 @@ const PG_PARSER_DEPTH: usize = 24;
 /// costs the parser a few recursions), so that check, not the parser, is what refuses. The
 /// parser's own error on the way back from its limit is what made 48 nested `ARRAY[` spin.
 fn recursion_limit(limits: &StatementLimits) -> usize {
-    limits.max_expression_depth.saturating_mul(4).saturating_add(64)
+    limits
+        .max_expression_depth
+        .saturating_mul(4)
+        .saturating_add(64)
 }
 
 /// Placeholders a client can bind: `$1` to `$65535` (Bind's count is an Int16). A larger

@@ -442,7 +442,12 @@ impl Conn {
             let (session, text) = (session.clone(), text.to_owned());
             async move { session.parse(&text) }
         };
-        let stmts = match self.shared.exec.offload(parsing, self.stopper(&session)).await {
+        let stmts = match self
+            .shared
+            .exec
+            .offload(parsing, self.stopper(&session))
+            .await
+        {
             Ok(s) => s,
             Err(e) => return self.send_error(client, error_info(&e), status).await,
         };

@@ -175,7 +175,11 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             return if (8..=MAX_STARTUP_PACKET).contains(&len) {
                 Ok(())
             } else {
-                Err(Violation::fatal("08P01", "invalid length of startup packet", None))
+                Err(Violation::fatal(
+                    "08P01",
+                    "invalid length of startup packet",
+                    None,
+                ))
             };
         };
         if !KNOWN.contains(&kind) {
@@ -193,7 +197,10 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         if len < 4 || len > limit {
             return Err(Violation::fatal(
                 "08P01",
-                format!("invalid message length {len} for message type '{}'", kind as char),
+                format!(
+                    "invalid message length {len} for message type '{}'",
+                    kind as char
+                ),
                 Some(kind),
             ));
         }
@@ -231,10 +238,14 @@ impl<'a> Fields<'a> {
         Ok(self.bytes(1)?[0])
     }
     fn i16(&mut self) -> Result<i16, &'static str> {
-        Ok(i16::from_be_bytes(self.bytes(2)?.try_into().expect("2 bytes")))
+        Ok(i16::from_be_bytes(
+            self.bytes(2)?.try_into().expect("2 bytes"),
+        ))
     }
     fn i32(&mut self) -> Result<i32, &'static str> {
-        Ok(i32::from_be_bytes(self.bytes(4)?.try_into().expect("4 bytes")))
+        Ok(i32::from_be_bytes(
+            self.bytes(4)?.try_into().expect("4 bytes"),
+        ))
     }
     /// A NUL-terminated string, valid UTF-8 (the server encoding is UTF8).
     fn cstr(&mut self) -> Result<&'a str, &'static str> {
@@ -300,7 +311,8 @@ fn check_startup(body: &[u8]) -> Result<(), Violation> {
         }
         f.cstr().map_err(bad)?;
     }
-    f.end().map_err(|_| bad("invalid startup packet layout: expected terminator as last byte"))
+    f.end()
+        .map_err(|_| bad("invalid startup packet layout: expected terminator as last byte"))
 }
 
 /// The layout of each typed message (PostgreSQL's "Message Formats" for the frontend).
@@ -466,12 +478,18 @@ mod tests {
         body.extend((-1i32).to_be_bytes());
         body.extend(0i16.to_be_bytes());
         let v = read(typed(b'B', &body), false).await.unwrap().unwrap_err();
-        assert_eq!(v.message, "bind message has 2 parameter formats but 1 parameters");
+        assert_eq!(
+            v.message,
+            "bind message has 2 parameter formats but 1 parameters"
+        );
     }
 
     #[tokio::test]
     async fn describe_with_an_unknown_target_says_so() {
-        let v = read(typed(b'D', b"\0\0"), false).await.unwrap().unwrap_err();
+        let v = read(typed(b'D', b"\0\0"), false)
+            .await
+            .unwrap()
+            .unwrap_err();
         assert_eq!(v.message, "invalid DESCRIBE message subtype 0");
         assert!(!v.fatal);
     }

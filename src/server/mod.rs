@@ -213,14 +213,15 @@ pub fn options(lake: &Lake, flags: &crate::cli::ServeArgs) -> Result<ServeOption
     if require_tls && tls.is_none() {
         bail!("require_tls is set but no certificate is: give --tls-cert and --tls-key");
     }
-    let size = |flag: Option<usize>, cfg: &Option<String>, default: usize, name: &str| -> Result<usize> {
-        match (flag, cfg) {
-            (Some(n), _) => Ok(n),
-            (None, Some(text)) => crate::cli::parse_size(text)
-                .map_err(|e| anyhow::anyhow!("strata.toml: [server] {name}: {e}")),
-            (None, None) => Ok(default),
-        }
-    };
+    let size =
+        |flag: Option<usize>, cfg: &Option<String>, default: usize, name: &str| -> Result<usize> {
+            match (flag, cfg) {
+                (Some(n), _) => Ok(n),
+                (None, Some(text)) => crate::cli::parse_size(text)
+                    .map_err(|e| anyhow::anyhow!("strata.toml: [server] {name}: {e}")),
+                (None, None) => Ok(default),
+            }
+        };
     let defaults = frames::Limits::default();
     let limits = frames::Limits {
         max_query_size: size(
@@ -355,11 +356,9 @@ pub async fn serve(lake: Arc<Lake>, opts: ServeOptions) -> Result<()> {
         let sessions = sessions.clone();
         let (limits, startup_timeout) = (opts.limits, opts.startup_timeout);
         tasks.spawn(async move {
-            let opened = tokio::time::timeout(
-                startup_timeout,
-                socket::open(socket, &shared, tls, limits),
-            )
-            .await;
+            let opened =
+                tokio::time::timeout(startup_timeout, socket::open(socket, &shared, tls, limits))
+                    .await;
             let Ok(Some(opened)) = opened else { return };
             let Ok(permit) = sessions.try_acquire_owned() else {
                 let open = shared.cancels.lock().map(|c| c.len()).unwrap_or(0);

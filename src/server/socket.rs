@@ -138,13 +138,21 @@ impl Opened {
 pub struct SendOnly(WriteHalf<MaybeTls>);
 
 impl AsyncRead for SendOnly {
-    fn poll_read(self: Pin<&mut Self>, _: &mut Context<'_>, _: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        _: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
     }
 }
 
 impl AsyncWrite for SendOnly {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.0).poll_write(cx, buf)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -193,13 +201,20 @@ where
             Ok(m) => m,
             Err(v) if v.fatal => {
                 let info = ErrorInfo::new("FATAL".into(), v.code.into(), v.message);
-                let _ = socket.send(PgWireBackendMessage::ErrorResponse(info.into())).await;
+                let _ = socket
+                    .send(PgWireBackendMessage::ErrorResponse(info.into()))
+                    .await;
                 return Ok(());
             }
             Err(v) => {
                 let extended = v.kind.is_some_and(|k| b"PBDECHS".contains(&k));
                 let info = ErrorInfo::new("ERROR".into(), v.code.into(), v.message);
-                process_error(&mut socket, PgWireError::UserError(Box::new(info)), extended).await?;
+                process_error(
+                    &mut socket,
+                    PgWireError::UserError(Box::new(info)),
+                    extended,
+                )
+                .await?;
                 continue;
             }
         };
@@ -272,7 +287,10 @@ fn expected_now<S>(socket: &Socket<S>, f: Frame) -> Result<Frame, Violation> {
         )),
         Some(k) if authenticating && k != b'p' && k != b'X' => Err(Violation {
             fatal: true,
-            ..protocol_violation_in(&format!("expected password response, got message type {k}"), k)
+            ..protocol_violation_in(
+                &format!("expected password response, got message type {k}"),
+                k,
+            )
         }),
         _ => Ok(f),
     }
@@ -285,8 +303,9 @@ fn decode<S>(socket: &Socket<S>, frame: Frame) -> Result<PgWireFrontendMessage, 
     ctx.awaiting_frontend_ssl = false;
     ctx.awaiting_frontend_startup = kind.is_none();
     let mut bytes = frame.bytes;
-    let decoded =
-        std::panic::catch_unwind(AssertUnwindSafe(|| PgWireFrontendMessage::decode(&mut bytes, &ctx)));
+    let decoded = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        PgWireFrontendMessage::decode(&mut bytes, &ctx)
+    }));
     match decoded {
         Ok(Ok(Some(message))) if bytes.is_empty() => Ok(message),
         Ok(Err(PgWireError::UnsupportedProtocolVersion(major, minor))) => Err(Violation {
@@ -362,9 +381,10 @@ fn client_error(e: PgWireError) -> PgWireError {
         PgWireError::InvalidElementCount(..) | PgWireError::MessageTooLarge(..) => {
             ("08P01", "invalid message format".to_string())
         }
-        PgWireError::NotReadyForQuery | PgWireError::PortalNotStarted => {
-            ("08P01", "unexpected message for the connection's state".to_string())
-        }
+        PgWireError::NotReadyForQuery | PgWireError::PortalNotStarted => (
+            "08P01",
+            "unexpected message for the connection's state".to_string(),
+        ),
         PgWireError::InvalidScramMessage(m) => ("08P01", format!("malformed SCRAM message: {m}")),
         PgWireError::FailedToCoercePasswordMessage | PgWireError::InvalidSASLState => {
             ("08P01", "malformed authentication message".to_string())
@@ -375,14 +395,23 @@ fn client_error(e: PgWireError) -> PgWireError {
             return PgWireError::UserError(Box::new(info));
         }
     };
-    PgWireError::UserError(Box::new(ErrorInfo::new("ERROR".into(), code.into(), message)))
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "ERROR".into(),
+        code.into(),
+        message,
+    )))
 }
 
 /// An ErrorResponse as raw bytes, for before pgwire's codec exists.
 fn error_packet(v: &Violation) -> Vec<u8> {
     let severity = if v.fatal { "FATAL" } else { "ERROR" };
     let mut body = Vec::new();
-    for (field, value) in [(b'S', severity), (b'V', severity), (b'C', v.code), (b'M', &v.message)] {
+    for (field, value) in [
+        (b'S', severity),
+        (b'V', severity),
+        (b'C', v.code),
+        (b'M', &v.message),
+    ] {
         body.push(field);
         body.extend_from_slice(value.as_bytes());
         body.push(0);

@@ -95,12 +95,24 @@ impl ScalarUDFImpl for PgFormatFn {
         if self.is_pg_call(args) {
             return Ok(args
                 .iter()
-                .map(|t| if is_text(t) { DataType::Utf8 } else { t.clone() })
+                .map(|t| {
+                    if is_text(t) {
+                        DataType::Utf8
+                    } else {
+                        t.clone()
+                    }
+                })
                 .collect());
         }
         let fields: Vec<_> = args
             .iter()
-            .map(|t| Arc::new(datafusion::arrow::datatypes::Field::new("a", t.clone(), true)))
+            .map(|t| {
+                Arc::new(datafusion::arrow::datatypes::Field::new(
+                    "a",
+                    t.clone(),
+                    true,
+                ))
+            })
             .collect();
         Ok(
             datafusion::logical_expr::type_coercion::functions::fields_with_udf(
@@ -208,7 +220,8 @@ impl PgFormatFn {
             _ => false,
         };
         let micros = cast(values, &DataType::Timestamp(TimeUnit::Microsecond, None))?;
-        let micros = micros.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
+        let micros =
+            micros.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
         let mut out = StringBuilder::new();
         for i in 0..values.len() {
             if micros.is_null(i) || formats.is_null(i) {
@@ -218,33 +231,39 @@ impl PgFormatFn {
             let Some(utc) = DateTime::from_timestamp_micros(micros.value(i)) else {
                 return Err(DataFusionError::Execution("timestamp out of range".into()));
             };
-            let moment = if zoned && !matches!(values.data_type(), DataType::Date32 | DataType::Date64)
-            {
-                let local = utc.with_timezone(&session_zone);
-                let offset = local.offset();
-                to_char::Moment {
-                    local: local.naive_local(),
-                    offset_secs: offset.fix().local_minus_utc(),
-                    zone: Some(chrono_tz::OffsetName::abbreviation(offset).unwrap_or("").to_string()),
-                }
-            } else if zoned {
-                // A date is midnight in the session's zone (PostgreSQL casts it to timestamptz).
-                let naive = utc.naive_utc();
-                let offset = session_zone.offset_from_local_datetime(&naive).earliest();
-                to_char::Moment {
-                    local: naive,
-                    offset_secs: offset.map_or(0, |o| o.fix().local_minus_utc()),
-                    zone: offset.map(|o| {
-                        chrono_tz::OffsetName::abbreviation(&o).unwrap_or("").to_string()
-                    }),
-                }
-            } else {
-                to_char::Moment {
-                    local: utc.naive_utc(),
-                    offset_secs: 0,
-                    zone: None,
-                }
-            };
+            let moment =
+                if zoned && !matches!(values.data_type(), DataType::Date32 | DataType::Date64) {
+                    let local = utc.with_timezone(&session_zone);
+                    let offset = local.offset();
+                    to_char::Moment {
+                        local: local.naive_local(),
+                        offset_secs: offset.fix().local_minus_utc(),
+                        zone: Some(
+                            chrono_tz::OffsetName::abbreviation(offset)
+                                .unwrap_or("")
+                                .to_string(),
+                        ),
+                    }
+                } else if zoned {
+                    // A date is midnight in the session's zone (PostgreSQL casts it to timestamptz).
+                    let naive = utc.naive_utc();
+                    let offset = session_zone.offset_from_local_datetime(&naive).earliest();
+                    to_char::Moment {
+                        local: naive,
+                        offset_secs: offset.map_or(0, |o| o.fix().local_minus_utc()),
+                        zone: offset.map(|o| {
+                            chrono_tz::OffsetName::abbreviation(&o)
+                                .unwrap_or("")
+                                .to_string()
+                        }),
+                    }
+                } else {
+                    to_char::Moment {
+                        local: utc.naive_utc(),
+                        offset_secs: 0,
+                        zone: None,
+                    }
+                };
             out.append_value(to_char::to_char(&moment, &parsed[formats.value(i)]));
         }
         Ok(Arc::new(out.finish()))
@@ -264,7 +283,8 @@ impl PgFormatFn {
                 stamps.append_null();
                 continue;
             }
-            let p = from_char::parse(texts.value(i), &parsed[formats.value(i)]).map_err(pg_error)?;
+            let p =
+                from_char::parse(texts.value(i), &parsed[formats.value(i)]).map_err(pg_error)?;
             if self.kind == Kind::ToDate {
                 let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
                 dates.append_value((p.local.date() - epoch).num_days() as i32);
@@ -282,11 +302,7 @@ impl PgFormatFn {
         }
         Ok(match self.kind {
             Kind::ToDate => Arc::new(dates.finish()),
-            _ => Arc::new(
-                stamps
-                    .finish()
-                    .with_timezone(self.time_zone.clone()),
-            ),
+            _ => Arc::new(stamps.finish().with_timezone(self.time_zone.clone())),
         })
     }
 }

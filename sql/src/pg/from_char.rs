@@ -175,9 +175,11 @@ fn read_int(
             "invalid value \"{candidate}\" for \"{field}\""
         )));
     }
-    let value: i64 = candidate[..end]
-        .parse()
-        .map_err(|_| out_of_range(format!("value for \"{field}\" in source string is out of range")))?;
+    let value: i64 = candidate[..end].parse().map_err(|_| {
+        out_of_range(format!(
+            "value for \"{field}\" in source string is out of range"
+        ))
+    })?;
     *s = &cur[end..];
     Ok((value, end - digits_start))
 }
@@ -194,7 +196,9 @@ fn read_name(s: &mut &str, names: &[&str], field: &str) -> Result<usize, FormatE
         }
     }
     let shown: String = s.chars().take(field.len().max(3)).collect();
-    Err(invalid(format!("invalid value \"{shown}\" for \"{field}\"")))
+    Err(invalid(format!(
+        "invalid value \"{shown}\" for \"{field}\""
+    )))
 }
 
 fn set(slot: &mut Option<i64>, value: i64, field: &str) -> Result<(), FormatError> {
@@ -277,10 +281,18 @@ fn read_field(
             f.tzh = Some(if negative { -v.abs() } else { v });
         }
         Key::Tzm => f.tzm = Some(int(2)?.0),
-        Key::Month(_) => set(&mut f.month, read_name(s, &MONTHS, field)? as i64 + 1, field)?,
+        Key::Month(_) => set(
+            &mut f.month,
+            read_name(s, &MONTHS, field)? as i64 + 1,
+            field,
+        )?,
         Key::Mon(_) => {
             let abbrevs: Vec<&str> = MONTHS.iter().map(|m| &m[..3]).collect();
-            set(&mut f.month, read_name(s, &abbrevs, field)? as i64 + 1, field)?
+            set(
+                &mut f.month,
+                read_name(s, &abbrevs, field)? as i64 + 1,
+                field,
+            )?
         }
         Key::Mm => set(&mut f.month, int(2)?.0, field)?,
         Key::Day(_) => set(&mut f.d, read_name(s, &DAYS, field)? as i64 + 1, field)?,
@@ -311,9 +323,9 @@ fn read_field(
         }
         Key::YComma => {
             let (thousands, _) = int(1)?;
-            let rest = s.strip_prefix(',').ok_or_else(|| {
-                invalid(format!("invalid input string for \"{field}\""))
-            })?;
+            let rest = s
+                .strip_prefix(',')
+                .ok_or_else(|| invalid(format!("invalid input string for \"{field}\"")))?;
             *s = rest;
             let (units, n) = read_int(s, 3, false, field)?;
             set(&mut f.year, thousands * 1000 + units, field)?;
@@ -362,11 +374,17 @@ fn assemble(f: Fields) -> Result<Parsed, FormatError> {
     let mut year = f.year.or(f.iso_year);
     if let Some(cc) = f.cc {
         year = match year {
-            Some(y) if f.year_digits <= 2 && f.year.is_some() => {
-                Some(if cc >= 0 { (cc - 1) * 100 + y % 100 } else { cc * 100 + y % 100 + 1 })
-            }
+            Some(y) if f.year_digits <= 2 && f.year.is_some() => Some(if cc >= 0 {
+                (cc - 1) * 100 + y % 100
+            } else {
+                cc * 100 + y % 100 + 1
+            }),
             Some(y) => Some(y),
-            None => Some(if cc >= 0 { (cc - 1) * 100 + 1 } else { cc * 100 + 1 }),
+            None => Some(if cc >= 0 {
+                (cc - 1) * 100 + 1
+            } else {
+                cc * 100 + 1
+            }),
         };
     }
     let mut year = year.unwrap_or(0);
@@ -487,6 +505,9 @@ mod tests {
             ts("05 Dec 2000 11pm", "DD Mon YYYY HHam"),
             "2000-12-05 23:00:00.000000"
         );
-        assert_eq!(ts("2026-02-30", "YYYY-MM-DD").split(':').next(), Some("22008"));
+        assert_eq!(
+            ts("2026-02-30", "YYYY-MM-DD").split(':').next(),
+            Some("22008")
+        );
     }
 }

@@ -45,7 +45,9 @@ fn takes_literal(t: &DataType) -> bool {
 fn untyped(e: &Expr) -> Option<&str> {
     match e {
         Expr::Literal(
-            ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)),
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::Utf8View(Some(s))
+            | ScalarValue::LargeUtf8(Some(s)),
             _,
         ) => Some(s),
         _ => None,
@@ -94,13 +96,25 @@ fn coerce(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         Expr::BinaryExpr(BinaryExpr { left, op, right }) if is_comparison(op) => {
             if let (Some(lit), Some(t)) = (untyped(&right), other_type(&left, schema)) {
                 let right = Box::new(typed(lit, &t)?);
-                return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr { left, op, right })));
+                return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr {
+                    left,
+                    op,
+                    right,
+                })));
             }
             if let (Some(lit), Some(t)) = (untyped(&left), other_type(&right, schema)) {
                 let left = Box::new(typed(lit, &t)?);
-                return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr { left, op, right })));
+                return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr {
+                    left,
+                    op,
+                    right,
+                })));
             }
-            Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr { left, op, right })))
+            Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
+                left,
+                op,
+                right,
+            })))
         }
         Expr::InList(InList {
             expr,

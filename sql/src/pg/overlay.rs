@@ -97,7 +97,8 @@ pub(crate) struct PgCatalogOverlay {
     pub database: String,
     pub keys: KnownKeys,
     /// The tables of the last snapshot, for the lake state they were computed from.
-    pub cache: std::sync::Mutex<Option<(LakeState, std::collections::HashMap<String, RecordBatch>)>>,
+    pub cache:
+        std::sync::Mutex<Option<(LakeState, std::collections::HashMap<String, RecordBatch>)>>,
 }
 
 /// What the snapshot tables depend on: the lake's table names and, for each, the resolved

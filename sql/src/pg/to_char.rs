@@ -82,10 +82,7 @@ pub fn to_char(m: &Moment, nodes: &[Node]) -> String {
             Key::Tz(case) => (cased(m.zone.as_deref().unwrap_or(""), case), None),
             Key::Tzh => {
                 let sign = if m.offset_secs >= 0 { '+' } else { '-' };
-                (
-                    format!("{sign}{:02}", m.offset_secs.abs() / 3600),
-                    None,
-                )
+                (format!("{sign}{:02}", m.offset_secs.abs() / 3600), None)
             }
             Key::Tzm => (format!("{:02}", (m.offset_secs.abs() % 3600) / 60), None),
             Key::Of => {
@@ -193,7 +190,10 @@ mod tests {
             fmt(ts, "YYYY-MM-DD HH24:MI:SS.US"),
             "2026-01-05 13:04:05.123456"
         );
-        assert_eq!(fmt(ts, "Day Mon FMMonth Q IW"), "Monday    Jan January 1 02");
+        assert_eq!(
+            fmt(ts, "Day Mon FMMonth Q IW"),
+            "Monday    Jan January 1 02"
+        );
         assert_eq!(fmt(ts, "HH12:MI AM DDth"), "01:04 PM 05th");
         assert_eq!(fmt(ts, "J"), "2461046");
     }

@@ -137,7 +137,10 @@ fn superset_python() -> PathBuf {
             .status()
             .unwrap()
             .success();
-        assert!(pip_ok, "pip install -r tests/clients/superset-requirements.txt failed");
+        assert!(
+            pip_ok,
+            "pip install -r tests/clients/superset-requirements.txt failed"
+        );
     }
     venv.join("bin/python")
 }

@@ -49,7 +49,8 @@ fn protocol_fuzzer_cannot_kill_or_wedge_the_server() {
                 let mut outcomes = [0u64; 3];
                 for i in 0..per_worker {
                     let case = w * per_worker + i;
-                    let mut rng = StdRng::seed_from_u64(seed ^ case.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                    let mut rng =
+                        StdRng::seed_from_u64(seed ^ case.wrapping_mul(0x9E37_79B9_7F4A_7C15));
                     outcomes[run_case(port, &session(&mut rng))] += 1;
                 }
                 outcomes
@@ -70,8 +71,16 @@ fn protocol_fuzzer_cannot_kill_or_wedge_the_server() {
         outcomes[1],
         outcomes[2]
     );
-    assert!(server.is_running(), "the server died (seed {seed:#x}):\n{}", server.log());
-    assert!(!server.log().contains("panicked"), "a panic (seed {seed:#x}):\n{}", server.log());
+    assert!(
+        server.is_running(),
+        "the server died (seed {seed:#x}):\n{}",
+        server.log()
+    );
+    assert!(
+        !server.log().contains("panicked"),
+        "a panic (seed {seed:#x}):\n{}",
+        server.log()
+    );
     // Still answering: a new client gets through startup and a query.
     let mut c = Raw::ready(port);
     c.send(&query("SELECT 40 + 2"));
@@ -118,7 +127,11 @@ fn session(rng: &mut StdRng) -> Vec<u8> {
     };
     for _ in 0..rng.random_range(1..8) {
         let m = message(rng);
-        out.extend(if rng.random_bool(0.3) { mutate(rng, m) } else { m });
+        out.extend(if rng.random_bool(0.3) {
+            mutate(rng, m)
+        } else {
+            m
+        });
     }
     if rng.random_bool(0.7) {
         out.extend(sync());
@@ -181,8 +194,19 @@ fn message(rng: &mut StdRng) -> Vec<u8> {
             let types = rng.random_range(0..3u16);
             body.extend(types.to_be_bytes());
             for _ in 0..types {
-                let oid: u32 = [0, 16, 20, 23, 25, 1043, 1114, 1184, 2950, 3802, rng.random()]
-                    [rng.random_range(0..11)];
+                let oid: u32 = [
+                    0,
+                    16,
+                    20,
+                    23,
+                    25,
+                    1043,
+                    1114,
+                    1184,
+                    2950,
+                    3802,
+                    rng.random(),
+                ][rng.random_range(0..11)];
                 body.extend(oid.to_be_bytes());
             }
             msg(b'P', &body)
@@ -219,7 +243,10 @@ fn message(rng: &mut StdRng) -> Vec<u8> {
         7 | 8 => msg(b'E', &[0, 0, 0, 0, rng.random_range(0..3)]),
         9 => msg(b'C', b"Ss1\0"),
         10 => msg(b'H', b""),
-        11 => msg(*b"dcfpF".get(rng.random_range(0..5)).unwrap(), &random_bytes(rng, 0..40)),
+        11 => msg(
+            *b"dcfpF".get(rng.random_range(0..5)).unwrap(),
+            &random_bytes(rng, 0..40),
+        ),
         12 => msg(b'X', b""),
         _ => parse(&sql(rng)),
     }
@@ -240,8 +267,15 @@ fn mutate(rng: &mut StdRng, mut m: Vec<u8>) -> Vec<u8> {
         1 => m.truncate(rng.random_range(0..m.len())),
         2 => m.extend(random_bytes(rng, 1..16)),
         3 if m.len() >= 5 => {
-            let lie: u32 = [0, 3, 4, 5, u32::MAX, 0x7fff_ffff, rng.random::<u32>() % 100_000]
-                [rng.random_range(0..7)];
+            let lie: u32 = [
+                0,
+                3,
+                4,
+                5,
+                u32::MAX,
+                0x7fff_ffff,
+                rng.random::<u32>() % 100_000,
+            ][rng.random_range(0..7)];
             m[1..5].copy_from_slice(&lie.to_be_bytes());
         }
         4 => m[0] = rng.random(),

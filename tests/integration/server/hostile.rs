@@ -1,8 +1,8 @@
 //! Regression tests for each way a single client could crash or wedge the server (issue 10's
 //! fuzzing findings), each named after what it guards. After every one the server must still be
 //! running and answering.
-use super::wire::{error_of, msg, parse, query, startup, sync, Raw};
 use super::protocol::ENDLESS;
+use super::wire::{error_of, msg, parse, query, startup, sync, Raw};
 use super::{connect, sqlstate, Server};
 use std::time::{Duration, Instant};
 
@@ -39,7 +39,10 @@ async fn a_parse_of_placeholder_99999999999_is_42p02_not_an_abort() {
     }
     c.send(&parse("SELECT $65535::int8"));
     c.send(&sync());
-    assert!(error_of(&c.until_ready()).is_none(), "$65535 is a valid number");
+    assert!(
+        error_of(&c.until_ready()).is_none(),
+        "$65535 is a valid number"
+    );
     still_serving(&mut server).await;
 }
 
@@ -59,9 +62,17 @@ async fn deep_expression_chains_are_answered_or_refused_with_54001() {
     let mut c = Raw::ready(server.port);
     // Planning 5,000 unions takes about a minute in a debug build: once, simple protocol.
     c.set_timeout(Duration::from_secs(600));
-    c.send(&query(&format!("SELECT 1{}", " UNION ALL SELECT 1".repeat(4999))));
+    c.send(&query(&format!(
+        "SELECT 1{}",
+        " UNION ALL SELECT 1".repeat(4999)
+    )));
     let replies = c.until_ready();
-    assert_eq!(replies.iter().filter(|r| r.kind == b'D').count(), 5000, "{:?}", error_of(&replies));
+    assert_eq!(
+        replies.iter().filter(|r| r.kind == b'D').count(),
+        5000,
+        "{:?}",
+        error_of(&replies)
+    );
     for (sql, want) in &cases {
         for extended in [false, true] {
             if extended {
@@ -102,11 +113,19 @@ async fn nesting_past_max_expression_depth_is_54001_before_parsing() {
         &[],
     );
     let mut c = Raw::ready(server.port);
-    c.send(&query(&format!("SELECT {}1{}", "(".repeat(150), ")".repeat(150))));
+    c.send(&query(&format!(
+        "SELECT {}1{}",
+        "(".repeat(150),
+        ")".repeat(150)
+    )));
     let (code, message) = error_of(&c.until_ready()).expect("an error");
     assert_eq!(code, "54001");
     assert!(message.contains("max_expression_depth"), "{message}");
-    c.send(&query(&format!("SELECT {}1{}", "(".repeat(90), ")".repeat(90))));
+    c.send(&query(&format!(
+        "SELECT {}1{}",
+        "(".repeat(90),
+        ")".repeat(90)
+    )));
     assert_eq!(first_value(&c.until_ready()).as_deref(), Some("1"));
     still_serving(&mut server).await;
 }
@@ -140,7 +159,11 @@ async fn array_cast_and_case_nested_48_deep_answer_and_others_still_connect() {
             );
             assert_eq!(error_of(&replies), None, "depth {depth}: {}", &sql[..30]);
             if let Some(want) = want {
-                assert_eq!(first_value(&replies).as_deref(), Some(want), "depth {depth}");
+                assert_eq!(
+                    first_value(&replies).as_deref(),
+                    Some(want),
+                    "depth {depth}"
+                );
             }
             // Meanwhile a new client gets through its startup.
             drop(Raw::ready(server.port));
@@ -288,7 +311,11 @@ async fn errors_name_no_internals() {
     c.send(&sync());
     let replies = c.until_ready();
     if let Some((_, message)) = error_of(&replies) {
-        for leak in ["rust type", "POSTGRESQL_DEFAULT_NAME", "Invalid target type"] {
+        for leak in [
+            "rust type",
+            "POSTGRESQL_DEFAULT_NAME",
+            "Invalid target type",
+        ] {
             assert!(!message.contains(leak), "{message}");
         }
     }
@@ -326,7 +353,10 @@ async fn a_cancel_request_is_answered_at_the_connection_cap() {
     });
     let e = c.simple_query(ENDLESS).await.unwrap_err();
     assert_eq!(sqlstate(&e), "57014", "{e}");
-    canceller.await.unwrap().expect("the cancel request is accepted");
+    canceller
+        .await
+        .unwrap()
+        .expect("the cancel request is accepted");
 }
 
 /// A client that never finishes its startup is closed after startup_timeout.

@@ -8,8 +8,8 @@ mod protocol;
 mod psql;
 mod robustness;
 mod security;
-mod wire;
 mod text_output;
+mod wire;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

@@ -139,8 +139,10 @@ impl Raw {
 
 /// The (SQLSTATE, message) of the first ErrorResponse among `replies`.
 pub fn error_of(replies: &[Reply]) -> Option<(String, String)> {
-    replies
-        .iter()
-        .find(|r| r.kind == b'E')
-        .map(|r| (r.field(b'C').unwrap_or_default(), r.field(b'M').unwrap_or_default()))
+    replies.iter().find(|r| r.kind == b'E').map(|r| {
+        (
+            r.field(b'C').unwrap_or_default(),
+            r.field(b'M').unwrap_or_default(),
+        )
+    })
 }
