@@ -241,14 +241,26 @@ fn pg_batches(
         }))
 }
 
+/// The session's TimeZone, which timestamptz text is printed in (as ParameterStatus reports it).
+fn time_zone(session: &Session) -> String {
+    session
+        .show_setting("timezone")
+        .unwrap_or_else(|| "UTC".into())
+}
+
 fn query_response(
     stream: BatchStream,
     format: &Format,
     tag: &str,
     log: Arc<QueryLog>,
+    zone: &str,
 ) -> QueryResponse {
     let schema: SchemaRef = stream.schema.clone();
-    let fields = Arc::new(encode::fields(&schema, format));
+    let fields = Arc::new(encode::session_fields(
+        &schema,
+        format,
+        &encode::session_format(zone),
+    ));
     let rows = encode::data_rows(pg_batches(stream, log), schema, fields.clone());
     let mut resp = QueryResponse::new(fields, rows);
     resp.set_command_tag(tag);
@@ -487,12 +499,19 @@ impl Conn {
                         .map_err(Into::into)
                 }
                 Ran::Rows(stream) => {
-                    let resp =
-                        query_response(stream, &Format::UnifiedText, rows_tag(stmt), log.clone());
+                    let resp = query_response(
+                        stream,
+                        &Format::UnifiedText,
+                        rows_tag(stmt),
+                        log.clone(),
+                        &time_zone(&session),
+                    );
                     send_query_response(client, resp, true).await
                 }
                 Ran::CopyOut(stream, options) => {
-                    self.copy_out(client, stream, &options, log.clone()).await
+                    let zone = encode::Zone::parse(&time_zone(&session));
+                    self.copy_out(client, stream, &options, log.clone(), zone)
+                        .await
                 }
             };
             match sent {
@@ -545,6 +564,7 @@ impl Conn {
         stream: BatchStream,
         options: &strata_sql::pg::CopyOptions,
         log: Arc<QueryLog>,
+        zone: encode::Zone,
     ) -> PgWireResult<()>
     where
         C: Sink<PgWireBackendMessage> + Unpin + Send,
@@ -558,10 +578,11 @@ impl Conn {
         } else {
             0
         };
-        let mut data = Box::pin(encode::copy_data(
+        let mut data = Box::pin(encode::session_copy_data(
             pg_batches(stream, log.clone()),
             schema,
             options,
+            zone,
         ));
         client
             .send(PgWireBackendMessage::CopyOutResponse(CopyOutResponse::new(
@@ -966,6 +987,7 @@ impl ExtendedQueryHandler for Conn {
                 &portal.result_column_format,
                 rows_tag(&prepared.stmt),
                 log,
+                &time_zone(&session),
             )),
             Ran::CopyOut(stream, options) => {
                 let schema = stream.schema.clone();
@@ -975,7 +997,9 @@ impl ExtendedQueryHandler for Conn {
                 } else {
                     0
                 };
-                let data = encode::copy_data(pg_batches(stream, log), schema, &options);
+                let zone = encode::Zone::parse(&time_zone(&session));
+                let data =
+                    encode::session_copy_data(pg_batches(stream, log), schema, &options, zone);
                 Response::CopyOut(CopyResponse::new(format, columns, data))
             }
         })

@@ -173,3 +173,30 @@ async fn binary_timestamps_are_unchanged() {
     let d: chrono::NaiveDate = r.get(2);
     assert_eq!(d.to_string(), "2026-01-25");
 }
+
+/// timestamptz text is in the TimeZone the client set at connect (JDBC sends its JVM's zone),
+/// as in PostgreSQL; COPY text too.
+#[tokio::test]
+async fn timestamptz_prints_in_the_session_time_zone() {
+    let server = Server::sample();
+    let url = format!(
+        "{}?options=-c%20TimeZone%3DAsia/Kolkata",
+        server.url("strata", "enhanced")
+    );
+    let c = connect(&url).await;
+    let sql = "SELECT CAST('2026-01-25 08:15:00+00' AS TIMESTAMPTZ)";
+    assert_eq!(row(&c, sql).await, some(&["2026-01-25 13:45:00+05:30"]));
+    let stream = c
+        .copy_out(&format!("COPY ({sql}) TO STDOUT"))
+        .await
+        .unwrap();
+    pin_mut!(stream);
+    let mut text = Vec::new();
+    while let Some(chunk) = stream.try_next().await.unwrap() {
+        text.extend_from_slice(&chunk);
+    }
+    assert_eq!(
+        String::from_utf8(text).unwrap(),
+        "2026-01-25 13:45:00+05:30\n"
+    );
+}
