@@ -3,6 +3,7 @@
 //! (Parse/Bind/Describe/Execute with parameters, binary results, row limits answered with
 //! PortalSuspended, which pgwire's portal store handles).
 use super::exec::{deadline_after, BatchStream, QueryError, Ran, Stopper};
+use super::extended::{Prepared, StmtParser};
 use super::startup::AuthStage;
 use super::{error_info, Shared};
 use async_trait::async_trait;
@@ -12,13 +13,10 @@ use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{
     send_query_response, send_ready_for_query, ExtendedQueryHandler, SimpleQueryHandler,
 };
-use pgwire::api::results::{
-    CopyResponse, DescribePortalResponse, DescribeStatementResponse, FieldInfo, QueryResponse,
-    Response, Tag,
-};
-use pgwire::api::stmt::{QueryParser, StoredStatement};
+use pgwire::api::results::{QueryResponse, Response, Tag};
+use pgwire::api::stmt::StoredStatement;
 use pgwire::api::store::PortalStore;
-use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, Type};
+use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::copy::{CopyDone, CopyOutResponse};
 use pgwire::messages::response::{EmptyQueryResponse, TransactionStatus};
@@ -39,8 +37,8 @@ pub struct Conn {
     pub(crate) session: Arc<OnceLock<Arc<Session>>>,
     pub(crate) user: Mutex<String>,
     pub(crate) auth: Mutex<AuthStage>,
-    parser: Arc<StmtParser>,
-    cancel: watch::Sender<u64>,
+    pub(super) parser: Arc<StmtParser>,
+    pub(super) cancel: watch::Sender<u64>,
     pid: Mutex<Option<i32>>,
     /// For the idle timeout: when the client last sent a query, and whether one is running.
     pub(crate) last_active: AtomicU64,
@@ -79,19 +77,19 @@ impl Conn {
             .insert(pid, (secret, self.cancel.clone()));
     }
 
-    fn session(&self) -> PgWireResult<Arc<Session>> {
+    pub(super) fn session(&self) -> PgWireResult<Arc<Session>> {
         self.session
             .get()
             .cloned()
             .ok_or_else(|| super::fatal("08P01", "query before authentication"))
     }
 
-    fn touch(&self) {
+    pub(super) fn touch(&self) {
         self.last_active
             .store(self.shared.clock_ms(), Ordering::Relaxed);
     }
 
-    fn stopper(&self, session: &Session) -> Stopper {
+    pub(super) fn stopper(&self, session: &Session) -> Stopper {
         let timeout = session
             .pg_settings()
             .map(|s| s.statement_timeout_ms())
@@ -103,7 +101,7 @@ impl Conn {
         }
     }
 
-    async fn run(
+    pub(super) async fn run(
         &self,
         session: &Arc<Session>,
         stmt: &Statement,
@@ -116,7 +114,7 @@ impl Conn {
     }
 
     /// The log record of one statement; written when the statement's rows are done.
-    fn query_log(&self, session: &Session, stmt: &Statement) -> Arc<QueryLog> {
+    pub(super) fn query_log(&self, session: &Session, stmt: &Statement) -> Arc<QueryLog> {
         Arc::new(QueryLog {
             user: self.user.lock().expect("user lock").clone(),
             zone: session.current_zone(),
@@ -141,7 +139,7 @@ pub(crate) struct QueryLog {
 }
 
 impl QueryLog {
-    fn set(&self, outcome: &'static str) {
+    pub(super) fn set(&self, outcome: &'static str) {
         *self.outcome.lock().expect("log lock") = outcome;
     }
 }
@@ -181,7 +179,7 @@ fn truncate(s: &str, n: usize) -> String {
 }
 
 /// The tag of a result set's CommandComplete, by the statement's first word.
-fn rows_tag(stmt: &Statement) -> &'static str {
+pub(super) fn rows_tag(stmt: &Statement) -> &'static str {
     let text = stmt.to_string();
     let first = text
         .split_whitespace()
@@ -198,7 +196,7 @@ fn rows_tag(stmt: &Statement) -> &'static str {
 }
 
 /// The CommandComplete tag of a status (the session's DECLARE tag also names the cursor).
-fn command_tag(tag: &str) -> &str {
+pub(super) fn command_tag(tag: &str) -> &str {
     if tag.starts_with("DECLARE CURSOR") {
         "DECLARE CURSOR"
     } else {
@@ -215,7 +213,7 @@ fn transaction_after(tag: &str, status: TransactionStatus) -> TransactionStatus 
 }
 
 /// Batches as pgwire wants them, errors carrying their SQLSTATE; rows counted into the log.
-fn pg_batches(
+pub(super) fn pg_batches(
     stream: BatchStream,
     log: Arc<QueryLog>,
 ) -> impl futures::Stream<Item = PgWireResult<datafusion::arrow::array::RecordBatch>> + Send + 'static
@@ -242,13 +240,13 @@ fn pg_batches(
 }
 
 /// The session's TimeZone, which timestamptz text is printed in (as ParameterStatus reports it).
-fn time_zone(session: &Session) -> String {
+pub(super) fn time_zone(session: &Session) -> String {
     session
         .show_setting("timezone")
         .unwrap_or_else(|| "UTC".into())
 }
 
-fn query_response(
+pub(super) fn query_response(
     stream: BatchStream,
     format: &Format,
     tag: &str,
@@ -303,7 +301,7 @@ impl SimpleQueryHandler for Conn {
 }
 
 impl Conn {
-    async fn execute_portal<C>(
+    pub(super) async fn execute_portal<C>(
         &self,
         client: &mut C,
         portal: &Arc<Portal<Prepared>>,
@@ -407,7 +405,7 @@ impl Conn {
 
     /// A DECLAREd cursor is also a portal of the protocol: psycopg 3's named cursors Describe
     /// it by name to learn the columns before they FETCH.
-    async fn cursor_portal<C>(
+    pub(super) async fn cursor_portal<C>(
         &self,
         client: &mut C,
         session: &Session,
@@ -612,7 +610,7 @@ impl Conn {
     }
 }
 
-fn ends_transaction(stmt: &Statement) -> bool {
+pub(super) fn ends_transaction(stmt: &Statement) -> bool {
     let first = stmt
         .to_string()
         .split_whitespace()
@@ -623,385 +621,4 @@ fn ends_transaction(stmt: &Statement) -> bool {
         first.trim_end_matches(';'),
         "ROLLBACK" | "COMMIT" | "END" | "ABORT"
     )
-}
-
-/// Values as the plan's placeholders expect them: a client may send `1` as text for a bigint
-/// column, or NULL without a type.
-fn coerce_params(
-    values: datafusion::common::ParamValues,
-    wanted: &[Option<datafusion::arrow::datatypes::DataType>],
-) -> PgWireResult<datafusion::common::ParamValues> {
-    let datafusion::common::ParamValues::List(list) = values else {
-        return Ok(values);
-    };
-    let coerced = list
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let value = text_time(v.value, wanted.get(i).cloned().flatten());
-            match wanted.get(i) {
-                Some(Some(dt)) if value.data_type() != *dt => value.cast_to(dt).map_err(|e| {
-                    PgWireError::UserError(Box::new(pgwire::error::ErrorInfo::new(
-                        "ERROR".into(),
-                        "22P02".into(),
-                        format!("parameter ${}: {e}", i + 1),
-                    )))
-                }),
-                _ => Ok(value),
-            }
-        })
-        .collect::<PgWireResult<Vec<_>>>()?;
-    Ok(datafusion::common::ParamValues::List(
-        coerced.into_iter().map(Into::into).collect(),
-    ))
-}
-
-/// Dates and timestamps sent as text the way PostgreSQL reads them: pgJDBC's setDate sends
-/// `2026-01-11 +00`, and timestamps come with `+00`-style offsets Arrow's cast rejects.
-fn text_time(
-    value: datafusion::common::ScalarValue,
-    wanted: Option<datafusion::arrow::datatypes::DataType>,
-) -> datafusion::common::ScalarValue {
-    use datafusion::arrow::datatypes::DataType as D;
-    use datafusion::common::ScalarValue as S;
-    let (S::Utf8(Some(text)), Some(dt)) = (&value, &wanted) else {
-        return value;
-    };
-    match dt {
-        D::Date32 | D::Date64 => {
-            let day = text.trim().get(..10).unwrap_or("");
-            match chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d") {
-                Ok(d) => S::Date32(Some(
-                    (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days()
-                        as i32,
-                )),
-                Err(_) => value,
-            }
-        }
-        D::Timestamp(_, tz) => match strata_catalog::time::parse_timestamp(text) {
-            Ok(t) => S::TimestampMicrosecond(Some(t.timestamp_micros()), tz.clone()),
-            Err(_) => value,
-        },
-        _ => value,
-    }
-}
-
-/// A statement prepared by Parse: the parsed statement and what planning it told us.
-#[derive(Clone)]
-pub struct Prepared {
-    stmt: Statement,
-    described: Described,
-}
-
-pub struct StmtParser {
-    session: Arc<OnceLock<Arc<Session>>>,
-    /// The connection's shared state: statements are parsed and described on its query runtime.
-    shared: Arc<Shared>,
-    /// The connection's cancel signal: a CancelRequest also stops a slow Parse.
-    cancel: watch::Receiver<u64>,
-}
-
-/// The SQL name of a parameter type a client declared, for the types Strata can plan with;
-/// others stay undeclared and are inferred from the query.
-fn sql_type_name(t: &Type) -> Option<String> {
-    if let postgres_types::Kind::Array(inner) = t.kind() {
-        return sql_type_name(inner).map(|n| format!("{n}[]"));
-    }
-    let name = match *t {
-        Type::BOOL => "boolean",
-        Type::INT2 => "smallint",
-        Type::INT4 => "integer",
-        Type::INT8 => "bigint",
-        Type::FLOAT4 => "real",
-        Type::FLOAT8 => "double precision",
-        Type::NUMERIC => "numeric",
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => "text",
-        Type::BYTEA => "bytea",
-        Type::DATE => "date",
-        Type::TIME => "time",
-        Type::TIMESTAMP => "timestamp",
-        Type::TIMESTAMPTZ => "timestamptz",
-        Type::INTERVAL => "interval",
-        _ => return None,
-    };
-    Some(name.to_string())
-}
-
-/// The oid types, which plan as int4 but which clients tell apart: asyncpg's type
-/// introspection binds `$1::oid[]` and has no codec for an int4[] there.
-fn oid_alias_type(sql: &str) -> Option<Type> {
-    let sql = sql.strip_prefix("pg_catalog.").unwrap_or(sql);
-    Some(match sql {
-        "oid" => Type::OID,
-        "oid[]" => Type::OID_ARRAY,
-        "regclass" => Type::REGCLASS,
-        "regclass[]" => Type::REGCLASS_ARRAY,
-        "regtype" => Type::REGTYPE,
-        "regtype[]" => Type::REGTYPE_ARRAY,
-        "regproc" => Type::REGPROC,
-        "regnamespace" => Type::REGNAMESPACE,
-        _ => return None,
-    })
-}
-
-fn param_type(dt: &Option<datafusion::arrow::datatypes::DataType>) -> Type {
-    dt.as_ref()
-        .and_then(|t| arrow_pg::datatypes::into_pg_type(t).ok())
-        .unwrap_or(Type::TEXT)
-}
-
-#[async_trait]
-impl QueryParser for StmtParser {
-    type Statement = Prepared;
-
-    async fn parse_sql<C>(
-        &self,
-        _client: &C,
-        sql: &str,
-        types: &[Option<Type>],
-    ) -> PgWireResult<Option<Prepared>>
-    where
-        C: ClientInfo + Unpin + Send + Sync,
-    {
-        let session = self
-            .session
-            .get()
-            .cloned()
-            .ok_or_else(|| super::fatal("08P01", "Parse before authentication"))?;
-        let types: Vec<Option<String>> = types
-            .iter()
-            .map(|t| t.as_ref().and_then(sql_type_name))
-            .collect();
-        let sql = sql.to_owned();
-        let timeout = session
-            .pg_settings()
-            .map(|s| s.statement_timeout_ms())
-            .unwrap_or(0);
-        let stopper = Stopper {
-            cancel: self.cancel.clone(),
-            shutdown: self.shared.shutdown.subscribe(),
-            deadline: deadline_after(timeout),
-        };
-        let preparing = async move {
-            let mut stmts = session.parse(&sql)?;
-            if stmts.len() > 1 {
-                return Err(strata_sql::SqlError::Pg {
-                    code: "42601",
-                    message: "cannot insert multiple commands into a prepared statement".into(),
-                });
-            }
-            let Some(mut stmt) = stmts.pop() else {
-                return Ok(None);
-            };
-            stmt.declare_param_types(&types);
-            let described = session.describe(&stmt).await?;
-            Ok(Some(Prepared { stmt, described }))
-        };
-        self.shared
-            .exec
-            .offload(preparing, stopper)
-            .await
-            .map_err(|e| PgWireError::UserError(Box::new(error_info(&e))))
-    }
-
-    fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
-        Ok(stmt.described.params.iter().map(param_type).collect())
-    }
-
-    fn get_result_schema(
-        &self,
-        stmt: &Prepared,
-        format: Option<&Format>,
-    ) -> PgWireResult<Vec<FieldInfo>> {
-        Ok(match &stmt.described.schema {
-            Some(s) => encode::fields(s, format.unwrap_or(&Format::UnifiedText)),
-            None => vec![],
-        })
-    }
-}
-
-#[async_trait]
-impl ExtendedQueryHandler for Conn {
-    type Statement = Prepared;
-    type QueryParser = StmtParser;
-
-    fn query_parser(&self) -> Arc<StmtParser> {
-        self.parser.clone()
-    }
-
-    /// Execute, streaming: pgwire's own portal fetch gathers every row of an unlimited Execute
-    /// (max_rows = 0, what most drivers send) into memory before sending any. Here rows go to
-    /// the socket as they come; a row limit still suspends the portal (PortalSuspended).
-    async fn on_execute<C>(
-        &self,
-        client: &mut C,
-        message: pgwire::messages::extendedquery::Execute,
-    ) -> PgWireResult<()>
-    where
-        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::PortalStore: PortalStore<Statement = Prepared>,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        use pgwire::api::store::Entry;
-        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
-            return Err(PgWireError::NotReadyForQuery);
-        }
-        let name = message.name.as_deref().unwrap_or(pgwire::api::DEFAULT_NAME);
-        let max_rows = message.max_rows.max(0) as usize;
-        let portal = match client.portal_store().get_portal(name) {
-            Some(Entry::Value(p)) => p,
-            Some(Entry::Empty) => {
-                client
-                    .feed(PgWireBackendMessage::EmptyQueryResponse(
-                        EmptyQueryResponse::new(),
-                    ))
-                    .await?;
-                return Ok(());
-            }
-            None => return Err(PgWireError::PortalNotFound(name.to_owned())),
-        };
-        client.set_state(PgWireConnectionState::QueryInProgress);
-        self.busy.store(true, Ordering::Relaxed);
-        let result = self.execute_portal(client, &portal, max_rows).await;
-        self.busy.store(false, Ordering::Relaxed);
-        self.touch();
-        if !matches!(client.state(), PgWireConnectionState::CopyInProgress(_)) {
-            client.set_state(PgWireConnectionState::ReadyForQuery);
-        }
-        result
-    }
-
-    async fn do_describe_statement<C>(
-        &self,
-        _client: &mut C,
-        target: &StoredStatement<Prepared>,
-    ) -> PgWireResult<DescribeStatementResponse>
-    where
-        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::PortalStore: PortalStore<Statement = Prepared>,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        let ours = &target.statement.described;
-        // The types the client declared in Parse win; the plan fills in the rest.
-        let count = ours.params.len().max(target.parameter_types.len());
-        let params = (0..count)
-            .map(|i| match target.parameter_types.get(i) {
-                Some(Some(t)) if *t != Type::UNKNOWN => t.clone(),
-                _ => ours
-                    .declared
-                    .get(i)
-                    .and_then(|t| t.as_deref().and_then(oid_alias_type))
-                    .or_else(|| ours.params.get(i).map(param_type))
-                    .unwrap_or(Type::TEXT),
-            })
-            .collect();
-        let fields = match &ours.schema {
-            Some(s) => encode::fields(s, &Format::UnifiedText),
-            None => vec![],
-        };
-        Ok(DescribeStatementResponse::new(params, fields))
-    }
-
-    async fn do_describe_portal<C>(
-        &self,
-        _client: &mut C,
-        portal: &Portal<Prepared>,
-    ) -> PgWireResult<DescribePortalResponse>
-    where
-        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::PortalStore: PortalStore<Statement = Prepared>,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        Ok(DescribePortalResponse::new(
-            match &portal.statement.statement.described.schema {
-                Some(s) => encode::fields(s, &portal.result_column_format),
-                None => vec![],
-            },
-        ))
-    }
-
-    async fn do_query<C>(
-        &self,
-        client: &mut C,
-        portal: &Portal<Prepared>,
-        _max_rows: usize,
-    ) -> PgWireResult<Response>
-    where
-        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::PortalStore: PortalStore<Statement = Prepared>,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        self.touch();
-        let session = self.session()?;
-        let prepared = &portal.statement.statement;
-        if client.transaction_status() == TransactionStatus::Error
-            && !ends_transaction(&prepared.stmt)
-        {
-            return Err(PgWireError::UserError(Box::new(pgwire::error::ErrorInfo::new(
-                "ERROR".into(),
-                "25P02".into(),
-                "current transaction is aborted, commands ignored until end of transaction block".into(),
-            ))));
-        }
-        let params = if portal.parameter_len() > 0 {
-            let wanted = &prepared.described.params;
-            let types: Vec<Option<&datafusion::arrow::datatypes::DataType>> =
-                wanted.iter().map(|t| t.as_ref()).collect();
-            // What we told the client in ParameterDescription: the wire type to decode by when
-            // the client declared none.
-            let described: Vec<Type> = wanted.iter().map(param_type).collect();
-            let server: Vec<Option<&Type>> = described.iter().map(Some).collect();
-            let values = arrow_pg::datatypes::df::deserialize_parameters_with_server_types(
-                portal, &types, &server,
-            )?;
-            Some(coerce_params(values, wanted)?)
-        } else {
-            None
-        };
-        let log = self.query_log(&session, &prepared.stmt);
-        let ran = self
-            .run(&session, &prepared.stmt, params)
-            .await
-            .map_err(|e| {
-                log.set("error");
-                PgWireError::UserError(Box::new(error_info(&e)))
-            })?;
-        Ok(match ran {
-            Ran::Status(tag) => match {
-                log.set("ok");
-                if let Some(name) = tag.strip_prefix("DECLARE CURSOR ") {
-                    self.cursor_portal(client, &session, name).await?;
-                }
-                command_tag(&tag)
-            } {
-                "BEGIN" => Response::TransactionStart(Tag::new(&tag)),
-                "COMMIT" | "ROLLBACK" => Response::TransactionEnd(Tag::new(&tag)),
-                _ => Response::Execution(Tag::new(&tag)),
-            },
-            Ran::Rows(stream) => Response::Query(query_response(
-                stream,
-                &portal.result_column_format,
-                rows_tag(&prepared.stmt),
-                log,
-                &time_zone(&session),
-            )),
-            Ran::CopyOut(stream, options) => {
-                let schema = stream.schema.clone();
-                let columns = schema.fields().len();
-                let format = if options.format == strata_sql::pg::CopyFormat::Binary {
-                    1
-                } else {
-                    0
-                };
-                let zone = encode::Zone::parse(&time_zone(&session));
-                let data =
-                    encode::session_copy_data(pg_batches(stream, log), schema, &options, zone);
-                Response::CopyOut(CopyResponse::new(format, columns, data))
-            }
-        })
-    }
 }

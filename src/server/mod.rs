@@ -5,6 +5,7 @@
 //! each connection is a task, so one client's failure or panic ends that client only.
 mod conn;
 mod exec;
+mod extended;
 mod frames;
 pub mod scram;
 mod socket;

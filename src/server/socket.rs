@@ -4,6 +4,7 @@
 //!
 //! This replaces `pgwire::tokio::process_socket`, whose decoder reads from the whole buffer and
 //! can be made to panic, swallow the next message or allocate what a length field claims.
+use super::exec::panic_text;
 use super::frames::{Frame, FrameReader, Limits, Violation};
 use super::Shared;
 use bytes::BytesMut;
@@ -421,12 +422,4 @@ fn error_packet(v: &Violation) -> Vec<u8> {
     packet.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
     packet.extend_from_slice(&body);
     packet
-}
-
-fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_else(|| "unknown panic".into())
 }
