@@ -2,6 +2,7 @@
 //! from `.slt` files, the rules of SPEC §3 on purpose-built lakes, bad input, and S3.
 mod bad_input;
 mod cli;
+mod dispatch;
 mod lakes;
 mod repl;
 mod rules;

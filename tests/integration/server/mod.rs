@@ -9,6 +9,7 @@ mod psql;
 mod robustness;
 mod security;
 mod text_output;
+mod typed;
 mod wire;
 
 use std::io::{BufRead, BufReader};
