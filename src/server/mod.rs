@@ -1,4 +1,4 @@
-//! `strata serve`: the lake over the PostgreSQL wire protocol (SPEC §6).
+//! `strata serve`: the lake over the PostgreSQL wire protocol (docs/server.md).
 //!
 //! Sockets are served on the process's runtime; queries run on a runtime of their own (see
 //! [`exec`]). A semaphore caps connections, a watch channel tells everything to shut down, and
