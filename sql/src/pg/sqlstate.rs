@@ -2,7 +2,7 @@
 //! syntax error (42601) or a query that ran out of memory (53200) without parsing messages.
 //!
 //! A file that cannot be read gets one code per kind of failure, whether it shows while the
-//! table's schema is read or while rows are (docs/errors.md#files has the table):
+//! table's schema is read or while rows are (README.md, "Errors", has the table):
 //! corrupt file or compressed stream XX001 `data_corrupted`, rows of a text format that do not
 //! parse 22P04 `bad_copy_file_format` (PostgreSQL's code for a COPY file that does not parse),
 //! a schema that conflicts with the table's 42804 `datatype_mismatch`, a listed file that is
