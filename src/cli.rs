@@ -1,4 +1,4 @@
-//! Command-line arguments of the `strata` binary (SPEC §6) and the parsing of their values.
+//! Command-line arguments of the `strata` binary (docs/repl.md) and the parsing of their values.
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use std::path::PathBuf;

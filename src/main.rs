@@ -1,5 +1,5 @@
 //! The `strata` binary: opens a lake and runs `-c`/`-f` statements, a script on stdin, or the
-//! interactive shell (SPEC §6).
+//! interactive shell (docs/repl.md).
 
 mod cli;
 mod print;
