@@ -80,22 +80,6 @@ pub fn split_script(text: &str) -> Vec<Unit> {
     units
 }
 
-/// Strips SQL comments and surrounding whitespace, for recognising statements by their first
-/// word (e.g. `REFRESH`).
-pub fn first_word(text: &str) -> String {
-    match Tokenizer::new(&PostgreSqlDialect {}, text).tokenize() {
-        Ok(tokens) => tokens
-            .into_iter()
-            .find_map(|t| match t {
-                Token::Whitespace(_) => None,
-                Token::Word(w) => Some(w.value.to_ascii_uppercase()),
-                other => Some(other.to_string()),
-            })
-            .unwrap_or_default(),
-        Err(_) => String::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,11 +121,5 @@ mod tests {
             split_script("SELECT '\n\\x\n';"),
             vec![Unit::Sql("SELECT '\n\\x\n';\n".into())]
         );
-    }
-
-    #[test]
-    fn first_words() {
-        assert_eq!(first_word("  -- c\n refresh;"), "REFRESH");
-        assert_eq!(first_word(""), "");
     }
 }

@@ -12,7 +12,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use strata_sql::{Output, Session, Statement};
+use strata_sql::{Output, Session, Statement, StatementKind};
 
 /// How often the progress line is redrawn.
 const PROGRESS_TICK: Duration = Duration::from_millis(200);
@@ -129,7 +129,7 @@ impl Shell {
         let statements = self.session.parse(sql)?;
         for stmt in &statements {
             self.run_statement(stmt).await?;
-            if script::first_word(&stmt.to_string()) == "REFRESH" {
+            if matches!(stmt.kind(), StatementKind::Refresh) {
                 self.listing_changed = true;
             }
         }
