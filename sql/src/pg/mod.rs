@@ -25,7 +25,7 @@ pub use copy::{CopyFormat, CopyOptions};
 pub use functions::version_string;
 pub(crate) use rewrite::rewrite;
 pub use rewrite::wire_name;
-pub use settings::{display_name, parse_millis, Settings};
+pub use settings::{display_name, Settings};
 
 use crate::engine::Engine;
 use crate::session::Session;
