@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 MB = 1_000_000
-DEFAULT_REFRESH_S = 5.0  # SPEC §2: [lake] refresh, default 5 s
+DEFAULT_REFRESH_S = 5.0  # docs/metadata.md#refresh: [lake] refresh, default 5 s
 POLL_S = 0.05
 MEMORY_QUERIES = ("latest_count", "latest_by_status")
 TABLE = "raw.events.many"

@@ -1,5 +1,5 @@
-//! Command-line arguments of the `strata` binary (SPEC §6). Durations and sizes are parsed by
-//! `strata_catalog::units`, the parser of strata.toml's settings, so a flag and a key take the
+//! Command-line arguments of the `strata` binary (docs/repl.md). Durations and sizes are parsed
+//! by `strata_catalog::units`, the parser of strata.toml's settings, so a flag and a key take the
 //! same values and refuse bad ones with the same message (docs/server.md, "Settings").
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};

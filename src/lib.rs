@@ -16,12 +16,14 @@ pub use strata_catalog::{
     META_SCHEMA, ZONES,
 };
 pub use strata_sql::{
-    Engine, MemoryUse, Output, ScanProgress, Session, SessionOptions, SqlError, Statement,
-    StrataDialect,
+    Engine, ErrorKind, MemoryUse, Output, ScanProgress, Session, SessionOptions, SqlError,
+    Statement, StatementHook, StrataDialect,
 };
 
+/// The PostgreSQL wire server and Postgres sessions (`strata serve`).
+pub use strata_pg as pg;
 /// Arrow batches as PostgreSQL wire messages (DataRows, COPY), as `strata serve` sends them.
-pub mod wire;
+pub use strata_pg::wire;
 
 /// DataFusion and Arrow as Strata uses them, so embedders need no second copy.
 pub use datafusion;

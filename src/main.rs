@@ -1,12 +1,12 @@
 //! The `strata` binary: opens a lake and runs `-c`/`-f` statements, a script on stdin, or the
-//! interactive shell (SPEC §6).
+//! interactive shell (docs/repl.md).
 
 mod cli;
 mod print;
 mod progress;
 mod repl;
 mod script;
-mod server;
+mod serve;
 mod shell;
 
 use anyhow::{Context as _, Result};
@@ -102,7 +102,7 @@ fn password() -> Result<ExitCode> {
     if password.is_empty() {
         anyhow::bail!("empty password");
     }
-    println!("{}", server::scram::make_verifier(password));
+    println!("{}", strata_pg::server::scram::make_verifier(password));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -117,7 +117,7 @@ fn serve(cli: &Cli, args: cli::ServeArgs) -> Result<ExitCode> {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     // Sockets need little CPU: two threads keep them responsive while queries run on their own
-    // runtime (see server::exec).
+    // runtime (strata-pg's server/exec.rs).
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("strata-io")
@@ -127,8 +127,9 @@ fn serve(cli: &Cli, args: cli::ServeArgs) -> Result<ExitCode> {
     rt.block_on(async {
         let uri = lake_uri(args.lake.as_deref().or(cli.lake.as_deref()), cli.quiet)?;
         let lake = Lake::open(&uri).await?;
-        let opts = server::options(&lake, &args)?;
-        server::serve(lake, opts).await
+        let opts = serve::options(&lake, &args)?;
+        strata_pg::server::serve(lake, opts).await?;
+        anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
 }

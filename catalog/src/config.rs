@@ -1,5 +1,5 @@
-//! `strata.toml`: the optional lake configuration of SPEC §2, validated up front so a bad file is
-//! refused at start with the file, the line and what is wrong.
+//! `strata.toml`: the optional lake configuration (docs/lake.md#configuration), validated up
+//! front so a bad file is refused at start with the file, the line and what is wrong.
 use crate::error::{CatalogError, Result};
 use crate::units::{parse_duration, parse_positive_duration, parse_size, UnitError};
 use serde::{Deserialize, Deserializer};
@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use toml::Spanned;
 
-/// Default age a listing may reach before it is read again (SPEC §5).
+/// Default age a listing may reach before it is read again (docs/metadata.md#refresh).
 pub const DEFAULT_REFRESH: Duration = Duration::from_secs(5);
 
 /// The parsed and validated configuration.
@@ -20,7 +20,7 @@ pub struct LakeConfig {
     pub users: BTreeMap<String, UserConfig>,
 }
 
-/// How a table's rows are presented (SPEC §3).
+/// How a table's rows are presented (docs/tables.md#modes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {

@@ -1,6 +1,6 @@
 //! Lake discovery: one recursive listing of the store, sorted into zones, schemas and tables,
 //! with partition folders parsed and the files Spark, Kafka Connect and Firehose leave behind
-//! that must never be read filtered out (SPEC §1).
+//! that must never be read filtered out (docs/lake.md#what-is-never-read).
 use crate::config::LakeConfig;
 use crate::error::{CatalogError, Result};
 use crate::store::LakeStore;

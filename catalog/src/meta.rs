@@ -1,5 +1,6 @@
 //! `strata.tables`: one row per lake table with its mode, key, ingestion-time source, format,
-//! size and ingestion-time range (SPEC §5), computed from the listing when queried.
+//! size and ingestion-time range (docs/metadata.md#the-metadata-table), computed from the
+//! listing when queried.
 use crate::lake::Lake;
 use async_trait::async_trait;
 use datafusion::arrow::array::{

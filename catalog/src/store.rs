@@ -1,5 +1,5 @@
 //! Lake URIs to object stores: local paths, `file://`, `s3://`, `gs://`, `az://` — credentials
-//! from each store's standard environment (SPEC §1).
+//! from each store's standard environment (docs/lake.md#stores).
 use crate::error::{CatalogError, Result};
 use datafusion::execution::object_store::ObjectStoreUrl;
 use object_store::{path::Path, ObjectStore};

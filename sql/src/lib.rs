@@ -1,46 +1,32 @@
-//! Strata's SQL layer: a [`Session`] over a [`Lake`], with Strata's statements (SET/SHOW/RESET
-//! `strata.as_of`, `REFRESH`, time-travel clauses) handled before DataFusion plans the rest.
+//! Strata's engine and session: a [`Session`] over a [`Lake`] parses SQL (with Strata's dialect,
+//! or a front end's [`StatementHook`]), answers Strata's statements (SET/SHOW/RESET
+//! `strata.as_of`, `REFRESH`, time-travel clauses), and plans and runs the rest on DataFusion.
+//! Every front end — REPL, library, Postgres server — runs statements through the one
+//! dispatcher here (docs/architecture.md).
 
 mod coop;
+pub mod copy;
 mod dialect;
 mod engine;
+mod error;
+mod hook;
 pub mod limits;
 mod memory;
-pub mod pg;
 mod session;
-mod settings;
 mod split;
 mod statement;
 mod suggest;
 mod travel;
 
+pub use copy::{CopyFormat, CopyOptions};
 pub use dialect::StrataDialect;
 pub use engine::Engine;
+pub use error::{ErrorKind, Missing, Result, SqlError};
+pub use hook::StatementHook;
 pub use limits::StatementLimits;
-pub use memory::MemoryUse;
-pub use session::{Described, Output, ScanProgress, Session, SessionOptions, Statement};
+pub use memory::{limit_memory, MemoryUse};
+pub use session::{
+    one_value, setting_name, value_text, Described, Output, ScanProgress, Session, SessionOptions,
+};
+pub use statement::{Kind as StatementKind, Statement, Transaction};
 pub use strata_catalog::{Lake, ZONES};
-
-/// Errors of the SQL layer. DataFusion's own errors pass through unchanged so callers can map
-/// them (the server turns them into SQLSTATE codes).
-#[derive(Debug, thiserror::Error)]
-pub enum SqlError {
-    #[error(transparent)]
-    DataFusion(#[from] datafusion::error::DataFusionError),
-    #[error(transparent)]
-    Catalog(#[from] strata_catalog::CatalogError),
-    /// SQL that does not parse; the message says what was expected where.
-    #[error("syntax error: {0}")]
-    Syntax(String),
-    /// A name that does not exist, with the closest existing one when there is one.
-    #[error("{message}")]
-    NotFound { message: String },
-    /// Refused: the user may not read that zone, or a remote session may not do that.
-    #[error("permission denied: {0}")]
-    Denied(String),
-    /// A Postgres-session error with its SQLSTATE.
-    #[error("{message}")]
-    Pg { code: &'static str, message: String },
-}
-
-pub type Result<T, E = SqlError> = std::result::Result<T, E>;

@@ -125,3 +125,26 @@ mod tests {
         assert_eq!(peak.usage().peak, 150);
     }
 }
+
+/// A session state whose queries get a memory pool of their own under `limit` (a server's
+/// per-session limit), with the sort spill reservation sized to fit it.
+pub fn limit_memory(
+    state: datafusion::execution::session_state::SessionState,
+    limit: usize,
+) -> crate::Result<datafusion::execution::session_state::SessionState> {
+    use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+    use datafusion::execution::session_state::SessionStateBuilder;
+    let runtime = RuntimeEnvBuilder::from_runtime_env(state.runtime_env())
+        .with_memory_pool(Arc::new(PeakPool::new(Some(limit))))
+        .build_arc()?;
+    let mut state = SessionStateBuilder::new_from_existing(state)
+        .with_runtime_env(runtime)
+        .build();
+    let partitions = state.config().target_partitions();
+    state
+        .config_mut()
+        .options_mut()
+        .execution
+        .sort_spill_reservation_bytes = crate::engine::spill_reservation(limit, partitions);
+    Ok(state)
+}

@@ -1,9 +1,11 @@
 //! A parsed statement and how SQL text becomes one: split at semicolons, bounded in depth
-//! before sqlparser sees it (see [`crate::limits`]), parsed with Strata's dialect, and for
-//! Postgres sessions rewritten so client catalog queries plan.
+//! before sqlparser sees it (see [`crate::limits`]), parsed with Strata's dialect or by the
+//! session's hook. A statement knows what it is ([`Kind`], [`Statement::rows_tag`],
+//! [`Statement::transaction`]): no front end reads SQL text to find out.
+use crate::hook::StatementHook;
 use crate::limits::{Shape, StatementLimits};
 use crate::split::split_statements;
-use crate::{dialect::StrataDialect, Result, SqlError};
+use crate::{dialect::StrataDialect, Missing, Result, SqlError};
 use datafusion::error::DataFusionError;
 use datafusion::sql::parser::{DFParserBuilder, Statement as DFStatement};
 use datafusion::sql::sqlparser::ast;
@@ -14,7 +16,7 @@ use datafusion::sql::sqlparser::parser::ParserError;
 /// no client could bind (`$0`, `$99999999999`) after (42P02).
 pub(crate) fn parse(
     sql: &str,
-    pg: Option<&crate::pg::PgState>,
+    hook: Option<&dyn StatementHook>,
     limits: &StatementLimits,
 ) -> Result<Vec<Statement>> {
     let pieces = split_statements(sql).map_err(SqlError::Syntax)?;
@@ -24,9 +26,9 @@ pub(crate) fn parse(
             let shape = Shape::of(&tokens, limits)?;
             drop(tokens);
             shape.grow(|| {
-                let mut stmt = match pg {
-                    Some(pg) => parse_pg(pg, text, limits, shape)?,
-                    None => parse_one(text, limits)?,
+                let mut stmt = match hook {
+                    Some(hook) => hook.parse(text, limits, shape.depth)?,
+                    None => Statement::parse(text, limits)?,
                 };
                 stmt.shape = shape;
                 check_placeholders(&stmt)?;
@@ -63,24 +65,118 @@ impl Drop for Statement {
     }
 }
 
+/// What a statement is, decided when it is parsed.
 #[derive(Debug, Clone)]
-pub(crate) enum Kind {
+pub enum Kind {
+    /// `REFRESH`: list the lake again now.
     Refresh,
+    /// SQL for the hook, Strata's settings and DataFusion, in that order.
     Sql(Box<DFStatement>),
-    /// `COPY … TO STDOUT` (Postgres sessions): the query and how to write its rows.
-    CopyOut(Box<DFStatement>, crate::pg::CopyOptions),
-    /// A statement accepted without effect (LISTEN/UNLISTEN on a lake without notifications).
+    /// `COPY … TO STDOUT`: the query, and how the front end writes its rows.
+    CopyOut(Box<DFStatement>, crate::copy::CopyOptions),
+    /// A statement accepted without effect, with its command tag (LISTEN/UNLISTEN on a lake
+    /// without notifications).
     Accepted(String),
     /// `MOVE …`: a FETCH whose rows are skipped (cursors only move forward).
     Move(Box<DFStatement>),
 }
 
+/// What a statement does to a transaction block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transaction {
+    /// BEGIN, START TRANSACTION.
+    Begin,
+    /// COMMIT, END, ROLLBACK, ABORT: the block ends (an aborted one too).
+    End,
+    /// ROLLBACK TO SAVEPOINT: the block goes on, no longer aborted.
+    Resume,
+}
+
 impl Statement {
-    pub(crate) fn new(text: String, kind: Kind) -> Self {
+    /// A statement of the given kind (for hooks that parse their own statements).
+    pub fn new(text: String, kind: Kind) -> Self {
         Statement {
             text,
             kind,
             shape: Shape::default(),
+        }
+    }
+
+    /// Parses one statement's text with Strata's dialect: `REFRESH`, or SQL for DataFusion.
+    pub fn parse(text: String, limits: &StatementLimits) -> Result<Statement> {
+        parse_one(text, limits)
+    }
+
+    /// A statement made from part of this one (a cursor's query), as deep as this one.
+    pub fn derived(&self, text: String, kind: Kind) -> Statement {
+        Statement {
+            text,
+            kind,
+            shape: self.shape,
+        }
+    }
+
+    pub fn kind(&self) -> &Kind {
+        &self.kind
+    }
+
+    /// The syntax tree of a SQL statement; None for the other kinds.
+    pub fn ast(&self) -> Option<&DFStatement> {
+        match &self.kind {
+            Kind::Sql(ast) => Some(ast),
+            _ => None,
+        }
+    }
+
+    /// The statement itself when it is an ordinary SQL one (not EXPLAIN, COPY TO a file…).
+    fn sql(&self) -> Option<&ast::Statement> {
+        match self.ast()? {
+            DFStatement::Statement(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The command tag of the rows it returns (PostgreSQL's CommandComplete: `SELECT 3`).
+    pub fn rows_tag(&self) -> &'static str {
+        match (self.ast(), self.sql()) {
+            (Some(DFStatement::Explain(_)), _) | (_, Some(ast::Statement::Explain { .. })) => {
+                "EXPLAIN"
+            }
+            (_, Some(ast::Statement::Fetch { .. })) => "FETCH",
+            (
+                _,
+                Some(
+                    ast::Statement::ShowVariable { .. }
+                    | ast::Statement::ShowVariables { .. }
+                    | ast::Statement::ShowTables { .. }
+                    | ast::Statement::ShowColumns { .. }
+                    | ast::Statement::ShowFunctions { .. },
+                ),
+            ) => "SHOW",
+            _ => "SELECT",
+        }
+    }
+
+    /// Whether it starts or ends a transaction block.
+    pub fn transaction(&self) -> Option<Transaction> {
+        match self.sql()? {
+            ast::Statement::StartTransaction { .. } => Some(Transaction::Begin),
+            ast::Statement::Commit { .. }
+            | ast::Statement::Rollback {
+                savepoint: None, ..
+            } => Some(Transaction::End),
+            ast::Statement::Rollback { .. } => Some(Transaction::Resume),
+            _ => None,
+        }
+    }
+
+    /// The cursor a `DECLARE … CURSOR` opens.
+    pub fn declared_cursor(&self) -> Option<&str> {
+        match self.sql()? {
+            ast::Statement::Declare { stmts } => {
+                stmts.first()?.names.first().map(|n| n.value.as_str())
+            }
+            _ => None,
         }
     }
 
@@ -165,24 +261,17 @@ pub(crate) fn placeholder_sql_types(ast: &DFStatement, count: usize) -> Vec<Opti
 }
 
 impl Statement {
-    /// Whether the statement is a query that reads only `pg_catalog` or `information_schema`
-    /// (what psql's `\\d` and BI tools' metadata calls send): the server runs those apart
-    /// from lake queries so they stay fast under load.
-    pub fn reads_only_catalog(&self) -> bool {
-        let Kind::Sql(stmt) = &self.kind else {
+    /// Whether the statement is a query that names relations and only ones `wanted` accepts
+    /// (the server asks this of catalog queries, to run them apart from lake queries).
+    pub fn reads_only(&self, wanted: impl Fn(&ast::ObjectName) -> bool) -> bool {
+        let Some(s @ ast::Statement::Query(_)) = self.sql() else {
             return false;
         };
-        let DFStatement::Statement(s) = stmt.as_ref() else {
-            return false;
-        };
-        if !matches!(s.as_ref(), ast::Statement::Query(_)) {
-            return false;
-        }
         let mut any = false;
         let all = self.shape.grow(|| {
-            ast::visit_relations(s.as_ref(), |name| {
+            ast::visit_relations(s, |name| {
                 any = true;
-                match crate::pg::is_catalog_relation(name) {
+                match wanted(name) {
                     true => std::ops::ControlFlow::Continue(()),
                     false => std::ops::ControlFlow::Break(()),
                 }
@@ -196,120 +285,6 @@ impl std::fmt::Display for Statement {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.text)
     }
-}
-
-/// `FETCH 5 c` / `MOVE FORWARD 5 c`: PostgreSQL lets FROM/IN be left out (asyncpg does);
-/// the parser needs it, so it goes in before the cursor name.
-fn cursor_from(text: String) -> String {
-    let trimmed = text.trim().trim_end_matches(';').trim_end();
-    let words: Vec<&str> = trimmed.split_whitespace().collect();
-    let is_cursor_command = words
-        .first()
-        .is_some_and(|w| w.eq_ignore_ascii_case("fetch") || w.eq_ignore_ascii_case("move"));
-    let has_from = words
-        .iter()
-        .any(|w| w.eq_ignore_ascii_case("from") || w.eq_ignore_ascii_case("in"));
-    // A quoted name may hold spaces; only a one-word name is moved behind FROM.
-    let Some(name) = words.last() else {
-        return text;
-    };
-    let whole_name = !name.starts_with('"') || (name.len() > 1 && name.ends_with('"'));
-    if !is_cursor_command || has_from || words.len() < 2 || !whole_name {
-        return text;
-    }
-    let head = &trimmed[..trimmed.len() - name.len()];
-    format!("{head}FROM {name}")
-}
-
-/// Parses one statement of a Postgres session: the client catalog queries psql, JDBC and BI
-/// tools send are rewritten into forms DataFusion plans (datafusion-pg-catalog's rules), and
-/// `COPY … TO STDOUT` and LISTEN/UNLISTEN are recognised.
-fn parse_pg(
-    pg: &crate::pg::PgState,
-    text: String,
-    limits: &StatementLimits,
-    shape: Shape,
-) -> Result<Statement> {
-    let text = cursor_from(text);
-    let words: Vec<String> = text
-        .split_whitespace()
-        .take(2)
-        .map(|w| w.trim_end_matches(';').to_ascii_uppercase())
-        .collect();
-    match words.first().map(String::as_str) {
-        Some(w @ ("LISTEN" | "UNLISTEN" | "NOTIFY")) => {
-            return Ok(Statement::new(text, Kind::Accepted(w.to_string())))
-        }
-        Some("MOVE") => {
-            let fetch = format!("FETCH{}", &text.trim_start()[4..]);
-            let mut fetch = parse_one(fetch, limits)?;
-            if let Kind::Sql(ast) = std::mem::replace(&mut fetch.kind, Kind::Refresh) {
-                return Ok(Statement::new(text, Kind::Move(ast)));
-            }
-        }
-        Some("COPY") => {
-            let dialect = StrataDialect::default();
-            let parsed = datafusion::sql::sqlparser::parser::Parser::new(&dialect)
-                .with_recursion_limit(recursion_limit(limits))
-                .try_with_sql(&text)
-                .and_then(|mut p| p.parse_statements());
-            if let Ok(mut stmts) = parsed {
-                if let Some(found) = stmts.pop().as_ref().and_then(crate::pg::copy_to_stdout) {
-                    let (query, options) = found?;
-                    return Ok(Statement::new(
-                        text,
-                        Kind::CopyOut(
-                            Box::new(DFStatement::Statement(Box::new(pg.parser.rewrite(query)))),
-                            options,
-                        ),
-                    ));
-                }
-            }
-        }
-        _ => {}
-    }
-    let ours = parse_one(text.clone(), limits);
-    let plain = match &ours {
-        Ok(Statement {
-            kind: Kind::Sql(ast),
-            ..
-        }) => matches!(ast.as_ref(), DFStatement::Statement(_)),
-        Ok(_) => false,
-        Err(_) => true,
-    };
-    if !plain {
-        return ours;
-    }
-    // The rewriting parser keeps sqlparser's default recursion limit (50): deeper statements
-    // fail there, and its way back from that limit is what spun on 48 nested `ARRAY[`. No
-    // client catalog query nests that deep, so they keep Strata's parse, rewritten.
-    if shape.depth > PG_PARSER_DEPTH {
-        return ours.map(|stmt| rewritten(pg, stmt));
-    }
-    // The rewriting parser speaks plain PostgreSQL; Strata's own syntax (time travel) fails
-    // there and keeps Strata's parse, rewritten by the same rules.
-    match pg.parser.parse(&text) {
-        Ok(mut stmts) if stmts.len() == 1 => {
-            let mut s = stmts.pop().expect("one statement");
-            crate::pg::rewrite(&mut s);
-            Ok(Statement::new(
-                text,
-                Kind::Sql(Box::new(DFStatement::Statement(Box::new(s)))),
-            ))
-        }
-        _ => ours.map(|stmt| rewritten(pg, stmt)),
-    }
-}
-
-/// Strata's own parse with the client-query rewrites applied.
-fn rewritten(pg: &crate::pg::PgState, mut stmt: Statement) -> Statement {
-    if let Kind::Sql(ast) = &mut stmt.kind {
-        if let DFStatement::Statement(s) = ast.as_mut() {
-            **s = pg.parser.rewrite((**s).clone());
-            crate::pg::rewrite(s);
-        }
-    }
-    stmt
 }
 
 fn parse_one(text: String, limits: &StatementLimits) -> Result<Statement> {
@@ -341,17 +316,8 @@ fn parse_one(text: String, limits: &StatementLimits) -> Result<Statement> {
     Ok(Statement::new(text, Kind::Sql(Box::new(ast))))
 }
 
-/// Statements deeper than this skip datafusion-pg-catalog's parser (see [`parse_pg`]).
-const PG_PARSER_DEPTH: usize = 24;
-
-/// sqlparser's recursion limit: above what the depth check lets through (a nesting level
-/// costs the parser a few recursions), so that check, not the parser, is what refuses. The
-/// parser's own error on the way back from its limit is what made 48 nested `ARRAY[` spin.
 fn recursion_limit(limits: &StatementLimits) -> usize {
-    limits
-        .max_expression_depth
-        .saturating_mul(4)
-        .saturating_add(64)
+    limits.parser_recursion_limit()
 }
 
 /// Placeholders a client can bind: `$1` to `$65535` (Bind's count is an Int16). A larger
@@ -386,24 +352,10 @@ fn check_placeholders(stmt: &Statement) -> Result<()> {
     let mut find = Find(None);
     let _ = s.visit(&mut find);
     match find.0 {
-        Some(p) => Err(SqlError::Pg {
-            code: "42P02",
+        Some(p) => Err(SqlError::NotFound {
+            what: Missing::Parameter,
             message: format!("there is no parameter {p}"),
         }),
         None => Ok(()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn fetch_and_move_without_from_name_the_cursor() {
-        assert_eq!(super::cursor_from("FETCH 5 c".into()), "FETCH 5 FROM c");
-        assert_eq!(
-            super::cursor_from("MOVE FORWARD 5 \"c1\";".into()),
-            "MOVE FORWARD 5 FROM \"c1\""
-        );
-        assert_eq!(super::cursor_from("FETCH 5 IN c".into()), "FETCH 5 IN c");
-        assert_eq!(super::cursor_from("SELECT 1".into()), "SELECT 1");
     }
 }

@@ -1,4 +1,4 @@
-//! Bad input (issue 2, SPEC §1, §2, §7): every bad file, query or setting gets a clear error
+//! Bad input (issue 2; docs/errors.md): every bad file, query or setting gets a clear error
 //! naming the thing, and the rest of the lake keeps answering in the same process.
 
 use std::process::Command;
@@ -232,7 +232,8 @@ async fn two_formats_in_one_table_name_one_file_of_each() {
 
 #[tokio::test]
 async fn broken_tables_do_not_break_the_catalog() {
-    // SPEC §5/§7: information_schema and SHOW TABLES work with a broken table in the lake.
+    // docs/metadata.md, docs/errors.md: information_schema and SHOW TABLES work with a broken
+    // table in the lake.
     let lake = TestLake::new();
     lake.put("raw/crm/noise/part-0.parquet", noise());
     lake.col("raw/crm/both/part-0.parquet", "id", &[1])

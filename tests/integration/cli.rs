@@ -1,4 +1,4 @@
-//! The `strata` command line (SPEC §6): `-c`/`-f` against the built-in sample lake, output
+//! The `strata` command line (docs/repl.md): `-c`/`-f` against the built-in sample lake, output
 //! formats, exit codes. Expected answers come from the sample lake's documentation
 //! (`strata_catalog::sample`).
 

@@ -1,7 +1,8 @@
 //! Strata's integration tests, one module per area: the CLI and REPL as programs, SQL behaviour
-//! from `.slt` files, the rules of SPEC §3 on purpose-built lakes, bad input, and S3.
+//! from `.slt` files, the rules of docs/tables.md on purpose-built lakes, bad input, and S3.
 mod bad_input;
 mod cli;
+mod dispatch;
 mod lakes;
 mod repl;
 mod rules;

@@ -1,6 +1,7 @@
-//! The rules of SPEC §3 and §5 that plans and listings must obey, checked on purpose-built
-//! lakes: which filters run before the newest-row-per-key choice, which files an as-of scan
-//! opens, deterministic ties, refresh of the listing, and spilling under a memory limit.
+//! The rules of docs/tables.md and docs/metadata.md that plans and listings must obey, checked
+//! on purpose-built lakes: which filters run before the newest-row-per-key choice, which files
+//! an as-of scan opens, deterministic ties, refresh of the listing, and spilling under a memory
+//! limit.
 use crate::lakes::{cdc, jan, physical_plan, rows, session_on, set_mtime, value, TestLake};
 use strata::SessionOptions;
 

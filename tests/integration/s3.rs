@@ -1,6 +1,7 @@
-//! S3 (SPEC §1, §5): the sample lake on a real S3-compatible server (moto, on 127.0.0.1) gives
-//! the same answers as on local disk; a missing bucket, refused credentials and an unreachable
-//! endpoint fail with an error naming the lake; a running REPL sees files added to the bucket.
+//! S3 (docs/lake.md#stores, docs/metadata.md#refresh): the sample lake on a real S3-compatible
+//! server (moto, on 127.0.0.1) gives the same answers as on local disk; a missing bucket,
+//! refused credentials and an unreachable endpoint fail with an error naming the lake; a running
+//! REPL sees files added to the bucket.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -57,7 +58,7 @@ impl Moto {
         moto
     }
 
-    /// The environment `strata` reads its S3 settings from (SPEC §1).
+    /// The environment `strata` reads its S3 settings from (docs/lake.md#stores).
     fn env(&self) -> Vec<(&'static str, String)> {
         s3_env(self.port)
     }

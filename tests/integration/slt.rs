@@ -7,7 +7,8 @@ use strata::arrow::util::display::{ArrayFormatter, FormatOptions};
 use strata::{Output, Session, SessionOptions};
 
 pub struct StrataDb {
-    session: Session,
+    /// A plain session, or a Postgres one (which derefs to a session).
+    session: Box<dyn std::ops::Deref<Target = Session> + Send + Sync>,
 }
 
 #[derive(Debug)]
@@ -106,18 +107,23 @@ async fn slt_files_pass_on_the_sample_lake() {
             async move {
                 let err = |e: &dyn std::fmt::Display| SltError(e.to_string());
                 let lake = strata::Lake::open(&uri).await.map_err(|e| err(&e))?;
-                let session = if postgres {
-                    let engine = strata_sql::Engine::new(lake, None).map_err(|e| err(&e))?;
-                    let pg = strata_sql::pg::PgEngine::new(engine).map_err(|e| err(&e))?;
-                    pg.session(&strata_sql::pg::PgSessionOptions {
-                        user: "slt".into(),
-                        ..Default::default()
-                    })
-                    .map_err(|e| err(&e))?
+                let session: Box<dyn std::ops::Deref<Target = Session> + Send + Sync> = if postgres
+                {
+                    let engine = strata::Engine::new(lake, None).map_err(|e| err(&e))?;
+                    let pg = strata::pg::PgEngine::new(engine).map_err(|e| err(&e))?;
+                    Box::new(
+                        pg.session(&strata::pg::PgSessionOptions {
+                            user: "slt".into(),
+                            ..Default::default()
+                        })
+                        .map_err(|e| err(&e))?,
+                    )
                 } else {
-                    Session::new(lake, SessionOptions::default())
-                        .await
-                        .map_err(|e| err(&e))?
+                    Box::new(Box::new(
+                        Session::new(lake, SessionOptions::default())
+                            .await
+                            .map_err(|e| err(&e))?,
+                    ))
                 };
                 Ok(StrataDb { session })
             }

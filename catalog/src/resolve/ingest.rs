@@ -1,5 +1,6 @@
-//! Where a table's ingestion time comes from (SPEC §3): the source chosen for a table, each
-//! file's ingestion time when it is constant per file, and typed partition values.
+//! Where a table's ingestion time comes from (docs/tables.md#ingestion-time): the source
+//! chosen for a table, each file's ingestion time when it is constant per file, and typed
+//! partition values.
 use super::*;
 
 /// Name of the ingestion-time column Strata adds when the files carry none.

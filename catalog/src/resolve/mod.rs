@@ -1,6 +1,6 @@
 //! Resolving a discovered table: formats checked, file schemas read and merged by column name,
 //! partition values typed, the ingestion-time source chosen and every file's ingestion time
-//! bounds worked out (SPEC §1, §3).
+//! bounds worked out (docs/lake.md, docs/tables.md#ingestion-time).
 use crate::config::{IngestedAtConfig, Mode, TableConfig};
 use crate::error::{full_path, read_failure, CatalogError, FileErrorKind, Result};
 use crate::format::{self, Detected, Kind};

@@ -1,5 +1,6 @@
 //! Reading and merging file schemas: each file's header or footer (cached by location, size
-//! and modification time), and the union by column name that is the table's schema (SPEC §1).
+//! and modification time), and the union by column name that is the table's schema
+//! (docs/lake.md#schemas).
 use super::*;
 
 /// What Strata learnt from reading one file's header or footer; cached across refreshes by

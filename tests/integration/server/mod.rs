@@ -10,6 +10,7 @@ mod robustness;
 mod security;
 mod settings;
 mod text_output;
+mod typed;
 mod wire;
 
 use std::io::{BufRead, BufReader};

@@ -1,7 +1,7 @@
-//! Security (SPEC §2, §6): trust only on loopback, SCRAM-SHA-256 users from strata.toml with
-//! verifiers made by `strata password`, md5 only for md5-configured users, per-user zones
-//! invisible everywhere else, TLS with sslmode=require, plaintext refused when required, and
-//! the remote sandbox.
+//! Security (docs/server.md#users-and-zones): trust only on loopback, SCRAM-SHA-256 users from
+//! strata.toml with verifiers made by `strata password`, md5 only for md5-configured users,
+//! per-user zones invisible everywhere else, TLS with sslmode=require, plaintext refused when
+//! required, and the remote sandbox.
 use super::{connect, sqlstate, Server};
 use std::io::Write;
 use std::process::{Command, Stdio};
