@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! bench_queries --lake DIR [--search-path ZONE.SCHEMA] [--results-dir DIR]
-//!               [--memory-limit BYTES] [--reps N [--out FILE]] QUERY_FILE...
+//!               [--memory-limit SIZE] [--reps N [--out FILE]] QUERY_FILE...
 //! ```
 //!
 //! Each `QUERY_FILE` holds one query (more statements are allowed: all run, in one session, in
@@ -138,7 +138,7 @@ fn answer(name: &str, result: &Result<Run, String>) -> String {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let usage = "usage: bench_queries --lake DIR [--search-path ZONE.SCHEMA] [--results-dir DIR] \
-                 [--memory-limit BYTES] [--reps N [--out FILE]] QUERY_FILE...";
+                 [--memory-limit SIZE] [--reps N [--out FILE]] QUERY_FILE...";
     let (mut lake, mut search_path, mut results_dir, mut reps, mut out) =
         (None, None, None, None, None);
     let mut memory_limit = None;
@@ -151,7 +151,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--search-path" => search_path = Some(value()?),
             "--results-dir" => results_dir = Some(PathBuf::from(value()?)),
             "--reps" => reps = Some(value()?.parse::<usize>()?),
-            "--memory-limit" => memory_limit = Some(value()?.parse::<usize>()?),
+            "--memory-limit" => memory_limit = Some(strata::units::parse_size(&value()?)?),
             "--out" => out = Some(PathBuf::from(value()?)),
             "-h" | "--help" => {
                 println!("{usage}");

@@ -1,7 +1,11 @@
-//! Command-line arguments of the `strata` binary (docs/repl.md) and the parsing of their values.
+//! Command-line arguments of the `strata` binary (docs/repl.md). Durations and sizes are parsed
+//! by `strata_catalog::units`, the parser of strata.toml's settings, so a flag and a key take the
+//! same values and refuse bad ones with the same message (docs/server.md, "Settings").
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use std::path::PathBuf;
+use std::time::Duration;
+use strata_catalog::units::{parse_duration, parse_positive_duration, parse_size};
 
 /// SQL over a three-zone data lake: latest views, time travel, a REPL.
 ///
@@ -74,11 +78,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
     /// Close sessions idle this long, e.g. 10min, 30s; 0 = never [default: 10min].
-    #[arg(long, value_name = "DURATION")]
-    pub idle_timeout: Option<String>,
-    /// Longest a statement may run, e.g. 5min; 0 = no limit; clients may SET a lower one.
-    #[arg(long, value_name = "DURATION")]
-    pub statement_timeout: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub idle_timeout: Option<Duration>,
+    /// Longest a statement may run, e.g. 5min, 500ms; 0 = no limit; clients may SET a lower one.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub statement_timeout: Option<Duration>,
     /// Memory per query, e.g. 2GB; sorts and aggregations spill to disk beyond it [default: 2GB].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub query_memory_limit: Option<usize>,
@@ -96,8 +100,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N")]
     pub max_expression_depth: Option<usize>,
     /// How long a client may take to connect and authenticate, e.g. 30s [default: 60s].
-    #[arg(long, value_name = "DURATION")]
-    pub startup_timeout: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
+    pub startup_timeout: Option<Duration>,
 }
 
 /// How result sets are written.
@@ -150,51 +154,33 @@ fn ordered_inputs(cli: &Cli, matches: &ArgMatches) -> Vec<Input> {
     tagged.into_iter().map(|(_, input)| input).collect()
 }
 
-/// Parses `512MB`, `2GB`, `1.5G`, `64k`, `1TiB` or plain bytes. Units are binary (1 KB = 1024
-/// bytes), as in DataFusion's own memory settings.
-pub fn parse_size(text: &str) -> Result<usize, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size (try 512MB, 2GB or a number of bytes)"))?;
-    let shift = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 0,
-        "k" | "kb" | "kib" => 10,
-        "m" | "mb" | "mib" => 20,
-        "g" | "gb" | "gib" => 30,
-        "t" | "tb" | "tib" => 40,
-        other => {
-            return Err(format!(
-                "unknown size unit `{other}` (use B, KB, MB, GB or TB)"
-            ))
-        }
-    };
-    let bytes = number * (1u64 << shift) as f64;
-    if !bytes.is_finite() || bytes < 1.0 || bytes > usize::MAX as f64 {
-        return Err(format!("`{text}` is out of range"));
-    }
-    Ok(bytes as usize)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn sizes() {
-        assert_eq!(parse_size("1024"), Ok(1024));
-        assert_eq!(parse_size("512MB"), Ok(512 << 20));
-        assert_eq!(parse_size("2GB"), Ok(2 << 30));
-        assert_eq!(parse_size("2gb"), Ok(2 << 30));
-        assert_eq!(parse_size("1.5G"), Ok(3 << 29));
-        assert_eq!(parse_size("64 KiB"), Ok(64 << 10));
-        assert!(parse_size("lots").is_err());
-        assert!(parse_size("5 parsecs").is_err());
-        assert!(parse_size("0").is_err());
+    fn durations_and_sizes_are_parsed_with_the_arguments() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args.iter().copied());
+        let cli = parse(&[
+            "strata",
+            "serve",
+            "--idle-timeout",
+            "10m",
+            "--max-query-size",
+            "1MB",
+        ])
+        .unwrap();
+        let Some(Command::Serve(serve)) = cli.command_ else {
+            panic!("not serve")
+        };
+        assert_eq!(serve.idle_timeout, Some(Duration::from_secs(600)));
+        assert_eq!(serve.max_query_size, Some(1 << 20));
+        let e = parse(&["strata", "serve", "--statement-timeout", "30"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"30\" needs a unit: 30s or 30ms"), "{e}");
+        assert!(parse(&["strata", "serve", "--startup-timeout", "0"]).is_err());
+        assert!(parse(&["strata", "--memory-limit", "lots"]).is_err());
     }
 
     #[test]

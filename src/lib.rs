@@ -12,7 +12,7 @@
 //! ```
 
 pub use strata_catalog::{
-    config::LakeConfig, sample, time, CatalogError, Lake, Mode, StrataOptions, TableName,
+    config::LakeConfig, sample, time, units, CatalogError, Lake, Mode, StrataOptions, TableName,
     META_SCHEMA, ZONES,
 };
 pub use strata_sql::{

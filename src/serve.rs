@@ -1,7 +1,7 @@
 //! `strata serve`'s settings: the flags, then `[server]` in strata.toml, then defaults,
 //! resolved once into the typed options the server takes (docs/server.md, "Settings").
 use crate::cli::ServeArgs;
-use anyhow::{bail, Context as _, Result};
+use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use strata_pg::server::{Limits, ServeOptions};
@@ -15,25 +15,24 @@ pub fn options(lake: &Lake, flags: &ServeArgs) -> Result<ServeOptions> {
         .clone()
         .or_else(|| cfg.listen.clone())
         .unwrap_or_else(|| "127.0.0.1:5433".into());
+    // Durations and sizes arrive parsed (strata_catalog::units, for flags and strata.toml
+    // alike): here a flag wins over strata.toml, which wins over the default.
     let idle = flags
         .idle_timeout
-        .clone()
-        .or_else(|| cfg.idle_timeout.clone())
-        .unwrap_or_else(|| "10min".into());
-    let idle_ms = strata_pg::parse_millis(&idle)
-        .with_context(|| format!("idle_timeout {idle:?} is not a duration"))?;
+        .or(cfg.idle_timeout)
+        .unwrap_or(Duration::from_secs(600));
     let statement = flags
         .statement_timeout
-        .clone()
-        .or_else(|| cfg.statement_timeout.clone())
-        .unwrap_or_else(|| "0".into());
-    let statement_timeout_ms = strata_pg::parse_millis(&statement)
-        .with_context(|| format!("statement_timeout {statement:?} is not a duration"))?;
-    let query_memory_limit = match (&flags.query_memory_limit, &cfg.query_memory_limit) {
-        (Some(n), _) => Some(*n),
-        (None, Some(text)) => Some(crate::cli::parse_size(text).map_err(anyhow::Error::msg)?),
-        (None, None) => Some(2 << 30),
-    };
+        .or(cfg.statement_timeout)
+        .unwrap_or(Duration::ZERO);
+    // Zero is no limit, so a fraction of a millisecond rounds up rather than to "none".
+    let statement_timeout_ms = u64::try_from(statement.as_nanos().div_ceil(1_000_000))?;
+    let query_memory_limit = Some(
+        flags
+            .query_memory_limit
+            .or(cfg.query_memory_limit)
+            .unwrap_or(2 << 30),
+    );
     // Relative certificate paths in strata.toml are relative to a local lake's root.
     let root = match lake.uri() {
         u if u.starts_with("file://") => Some(PathBuf::from(&u["file://".len()..])),
@@ -62,52 +61,36 @@ pub fn options(lake: &Lake, flags: &ServeArgs) -> Result<ServeOptions> {
     if require_tls && tls.is_none() {
         bail!("require_tls is set but no certificate is: give --tls-cert and --tls-key");
     }
-    let size =
-        |flag: Option<usize>, cfg: &Option<String>, default: usize, name: &str| -> Result<usize> {
-            match (flag, cfg) {
-                (Some(n), _) => Ok(n),
-                (None, Some(text)) => crate::cli::parse_size(text)
-                    .map_err(|e| anyhow::anyhow!("strata.toml: [server] {name}: {e}")),
-                (None, None) => Ok(default),
-            }
-        };
     let defaults = Limits::default();
     let limits = Limits {
-        max_query_size: size(
-            flags.max_query_size,
-            &cfg.max_query_size,
-            defaults.max_query_size,
-            "max_query_size",
-        )?,
-        max_message_size: size(
-            flags.max_message_size,
-            &cfg.max_message_size,
-            defaults.max_message_size,
-            "max_message_size",
-        )?,
+        max_query_size: flags
+            .max_query_size
+            .or(cfg.max_query_size)
+            .unwrap_or(defaults.max_query_size),
+        max_message_size: flags
+            .max_message_size
+            .or(cfg.max_message_size)
+            .unwrap_or(defaults.max_message_size),
     };
-    let startup = flags
+    // Never zero: the parser refuses 0 for startup_timeout.
+    let startup_timeout = flags
         .startup_timeout
-        .clone()
-        .or_else(|| cfg.startup_timeout.clone())
-        .unwrap_or_else(|| "60s".into());
-    let startup_ms = strata_pg::parse_millis(&startup)
-        .filter(|ms| *ms > 0)
-        .with_context(|| format!("startup_timeout {startup:?} is not a positive duration"))?;
+        .or(cfg.startup_timeout)
+        .unwrap_or(Duration::from_secs(60));
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
     Ok(ServeOptions {
         listen,
         max_connections: flags.max_connections.or(cfg.max_connections).unwrap_or(100),
-        idle_timeout: (idle_ms > 0).then(|| Duration::from_millis(idle_ms)),
+        idle_timeout: (!idle.is_zero()).then_some(idle),
         statement_timeout_ms,
         query_memory_limit,
         tls,
         require_tls,
         query_threads: flags.query_threads.unwrap_or(cores),
         limits,
-        startup_timeout: Duration::from_millis(startup_ms),
+        startup_timeout,
         statement_limits: StatementLimits {
             max_expression_depth: flags
                 .max_expression_depth

@@ -1,8 +1,8 @@
 //! `strata.toml`: the optional lake configuration (docs/lake.md#configuration), validated up
 //! front so a bad file is refused at start with the file, the line and what is wrong.
 use crate::error::{CatalogError, Result};
-use crate::time::parse_duration;
-use serde::Deserialize;
+use crate::units::{parse_duration, parse_positive_duration, parse_size, UnitError};
+use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use toml::Spanned;
@@ -72,21 +72,82 @@ impl TableConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `[server]`: settings of `strata serve`, with durations and sizes parsed when the file loads
+/// (by [`crate::units`], the parser the flags use too). A key left out is `None`: the flag or
+/// the default applies.
+#[derive(Debug, Clone, Default)]
 pub struct ServerConfig {
     pub listen: Option<String>,
     pub max_connections: Option<usize>,
-    pub idle_timeout: Option<String>,
-    pub statement_timeout: Option<String>,
-    pub query_memory_limit: Option<String>,
+    /// Zero: sessions are never closed for being idle.
+    pub idle_timeout: Option<Duration>,
+    /// Zero: no limit.
+    pub statement_timeout: Option<Duration>,
+    pub query_memory_limit: Option<usize>,
     pub tls_cert: Option<String>,
     pub tls_key: Option<String>,
     pub require_tls: Option<bool>,
-    pub max_query_size: Option<String>,
-    pub max_message_size: Option<String>,
-    pub startup_timeout: Option<String>,
+    pub max_query_size: Option<usize>,
+    pub max_message_size: Option<usize>,
+    /// Never zero.
+    pub startup_timeout: Option<Duration>,
     pub max_expression_depth: Option<usize>,
+}
+
+/// `[server]` as written; [`LakeConfig::parse`] turns it into a [`ServerConfig`].
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Option<String>,
+    max_connections: Option<usize>,
+    idle_timeout: Option<Spanned<SettingText>>,
+    statement_timeout: Option<Spanned<SettingText>>,
+    query_memory_limit: Option<Spanned<SettingText>>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
+    require_tls: Option<bool>,
+    max_query_size: Option<Spanned<SettingText>>,
+    max_message_size: Option<Spanned<SettingText>>,
+    startup_timeout: Option<Spanned<SettingText>>,
+    max_expression_depth: Option<usize>,
+}
+
+/// A duration or size as written: a string, or a bare TOML number, which is judged as the same
+/// text in quotes would be (`statement_timeout = 30` needs a unit as `"30"` does; `0` is zero).
+struct SettingText(String);
+
+impl<'de> Deserialize<'de> for SettingText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = SettingText;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string such as \"5s\" or \"64MB\"")
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<SettingText, E> {
+                Ok(SettingText(v.to_string()))
+            }
+            fn visit_i64<E>(self, v: i64) -> std::result::Result<SettingText, E> {
+                Ok(SettingText(v.to_string()))
+            }
+            fn visit_u64<E>(self, v: u64) -> std::result::Result<SettingText, E> {
+                Ok(SettingText(v.to_string()))
+            }
+            fn visit_f64<E>(self, v: f64) -> std::result::Result<SettingText, E> {
+                Ok(SettingText(v.to_string()))
+            }
+        }
+        d.deserialize_any(Text)
+    }
+}
+
+/// Parses a setting if present; on error, where it was written (a byte offset) and why.
+fn typed<T>(
+    raw: Option<Spanned<SettingText>>,
+    parse: fn(&str) -> std::result::Result<T, UnitError>,
+) -> std::result::Result<Option<T>, (usize, UnitError)> {
+    raw.map(|r| parse(&r.get_ref().0).map_err(|e| (r.span().start, e)))
+        .transpose()
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -105,7 +166,7 @@ struct RawFile {
     #[serde(default)]
     tables: BTreeMap<String, Spanned<RawTable>>,
     #[serde(default)]
-    server: ServerConfig,
+    server: RawServer,
     #[serde(default)]
     users: BTreeMap<String, UserConfig>,
 }
@@ -113,7 +174,7 @@ struct RawFile {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawLake {
-    refresh: Option<Spanned<String>>,
+    refresh: Option<Spanned<SettingText>>,
 }
 
 #[derive(Deserialize)]
@@ -157,12 +218,15 @@ impl LakeConfig {
             let line = e.span().map(|s| line_of(s.start));
             err(line, e.message().trim().to_string())
         })?;
-        let refresh = match raw.lake.refresh {
-            None => DEFAULT_REFRESH,
-            Some(r) => {
-                parse_duration(r.get_ref()).map_err(|m| err(Some(line_of(r.span().start)), m))?
-            }
+        // A duration or size refused names its key and line.
+        let at = |key: &'static str| {
+            let err = &err;
+            let line_of = &line_of;
+            move |(offset, e): (usize, UnitError)| err(Some(line_of(offset)), format!("{key}: {e}"))
         };
+        let refresh = typed(raw.lake.refresh, parse_duration)
+            .map_err(at("[lake] refresh"))?
+            .unwrap_or(DEFAULT_REFRESH);
         let mut tables = BTreeMap::new();
         for (name, spanned) in raw.tables {
             let line = line_of(spanned.span().start);
@@ -235,16 +299,31 @@ impl LakeConfig {
                 },
             );
         }
-        if let Some(t) = &raw.server.idle_timeout {
-            parse_duration(t).map_err(|m| err(None, format!("[server] idle_timeout: {m}")))?;
-        }
-        if let Some(t) = &raw.server.statement_timeout {
-            parse_duration(t).map_err(|m| err(None, format!("[server] statement_timeout: {m}")))?;
-        }
+        let s = raw.server;
+        let server = ServerConfig {
+            listen: s.listen,
+            max_connections: s.max_connections,
+            idle_timeout: typed(s.idle_timeout, parse_duration)
+                .map_err(at("[server] idle_timeout"))?,
+            statement_timeout: typed(s.statement_timeout, parse_duration)
+                .map_err(at("[server] statement_timeout"))?,
+            query_memory_limit: typed(s.query_memory_limit, parse_size)
+                .map_err(at("[server] query_memory_limit"))?,
+            tls_cert: s.tls_cert,
+            tls_key: s.tls_key,
+            require_tls: s.require_tls,
+            max_query_size: typed(s.max_query_size, parse_size)
+                .map_err(at("[server] max_query_size"))?,
+            max_message_size: typed(s.max_message_size, parse_size)
+                .map_err(at("[server] max_message_size"))?,
+            startup_timeout: typed(s.startup_timeout, parse_positive_duration)
+                .map_err(at("[server] startup_timeout"))?,
+            max_expression_depth: s.max_expression_depth,
+        };
         Ok(LakeConfig {
             refresh,
             tables,
-            server: raw.server,
+            server,
             users: raw.users,
         })
     }
@@ -320,5 +399,68 @@ zones = ["enhanced"]
             .unwrap_err()
             .to_string();
         assert!(e.contains("key is only allowed"), "{e}");
+    }
+
+    #[test]
+    fn server_durations_and_sizes_are_typed_when_the_file_loads() {
+        let c = parse(
+            "[server]\nidle_timeout = \"10m\"\nstatement_timeout = \"300ms\"\n\
+             startup_timeout = \"1.5s\"\nquery_memory_limit = \"1.5G\"\n\
+             max_query_size = \"64k\"\nmax_message_size = 1048576\n",
+        )
+        .unwrap();
+        let s = &c.server;
+        assert_eq!(s.idle_timeout, Some(Duration::from_secs(600)));
+        assert_eq!(s.statement_timeout, Some(Duration::from_millis(300)));
+        assert_eq!(s.startup_timeout, Some(Duration::from_millis(1500)));
+        assert_eq!(s.query_memory_limit, Some(3 << 29));
+        assert_eq!(s.max_query_size, Some(64 << 10));
+        assert_eq!(s.max_message_size, Some(1 << 20));
+        let c = parse("[server]\nlisten = \"127.0.0.1:1\"\n").unwrap();
+        assert_eq!(c.server.idle_timeout, None);
+    }
+
+    #[test]
+    fn zero_is_off_and_other_bare_numbers_need_a_unit() {
+        let c = parse("[server]\nidle_timeout = \"0\"\nstatement_timeout = 0\n").unwrap();
+        assert_eq!(c.server.idle_timeout, Some(Duration::ZERO));
+        assert_eq!(c.server.statement_timeout, Some(Duration::ZERO));
+        for text in ["\"30\"", "30"] {
+            let e = parse(&format!("[server]\n\nstatement_timeout = {text}\n"))
+                .unwrap_err()
+                .to_string();
+            assert_eq!(
+                e,
+                "strata.toml: line 3: [server] statement_timeout: \"30\" needs a unit: 30s or 30ms"
+            );
+        }
+        let e = parse("[lake]\nrefresh = \"5\"").unwrap_err().to_string();
+        assert!(
+            e.contains("line 2: [lake] refresh: \"5\" needs a unit"),
+            "{e}"
+        );
+        let e = parse("[server]\nstartup_timeout = \"0\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2: [server] startup_timeout"), "{e}");
+    }
+
+    #[test]
+    fn bad_server_values_name_key_and_line() {
+        let e = parse("[server]\nlisten = \"x\"\nmax_query_size = \"lots\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 3: [server] max_query_size: \"lots\""),
+            "{e}"
+        );
+        let e = parse("[server]\nidle_timeout = \"10x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2: [server] idle_timeout: \"10x\""), "{e}");
+        let e = parse("[server]\nidle_timeout = true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2") && e.contains("\"5s\""), "{e}");
     }
 }

@@ -15,6 +15,7 @@ pub mod resolve;
 pub mod sample;
 mod store;
 pub mod time;
+pub mod units;
 
 pub use config::{LakeConfig, Mode};
 pub use error::{full_path, read_failure, CatalogError, FileErrorKind, Result};

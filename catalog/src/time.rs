@@ -1,7 +1,6 @@
-//! Parsing of the time values users type: as-of timestamps (RFC 3339 or PostgreSQL literals,
-//! UTC when no zone is given) and durations such as `5s` or `10m`.
+//! Parsing of the timestamps users type for `strata.as_of`: RFC 3339 or PostgreSQL literals, UTC
+//! when no zone is given. (Durations in settings are parsed by [`crate::units`].)
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
-use std::time::Duration;
 
 /// Parses a timestamp as users write it for `strata.as_of`. Accepted: RFC 3339
 /// (`2026-01-31T12:00:00Z`), PostgreSQL literals (`2026-01-31 12:00:00+00`, `...+05:30`,
@@ -36,32 +35,6 @@ pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
     ))
 }
 
-/// Parses a duration such as `500ms`, `5s`, `10m`, `2h`, `1d`; a bare number is seconds and
-/// `0` means zero.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let s = text.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let value: f64 = num.parse().map_err(|_| {
-        format!("invalid duration '{text}': expected a number and a unit like 5s, 10m, 2h")
-    })?;
-    let secs = match unit.trim() {
-        "" | "s" | "sec" | "secs" => value,
-        "ms" => value / 1000.0,
-        "m" | "min" | "mins" => value * 60.0,
-        "h" | "hour" | "hours" => value * 3600.0,
-        "d" | "day" | "days" => value * 86400.0,
-        other => {
-            return Err(format!(
-                "invalid duration '{text}': unknown unit '{other}' (use ms, s, m, h or d)"
-            ))
-        }
-    };
-    Ok(Duration::from_secs_f64(secs))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,14 +62,5 @@ mod tests {
     fn rejects_garbage_with_a_hint() {
         let e = parse_timestamp("yesterday").unwrap_err();
         assert!(e.contains("invalid timestamp 'yesterday'"), "{e}");
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("5s").unwrap(), Duration::from_secs(5));
-        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
-        assert!(parse_duration("5 fortnights").is_err());
     }
 }

@@ -17,4 +17,4 @@ pub mod wire;
 
 pub use compat::{pg_type_name, version_string, wire_name};
 pub use engine::{PgEngine, PgSession, PgSessionOptions, SERVER_VERSION, SERVER_VERSION_NUM};
-pub use settings::{display_name, parse_millis, Settings};
+pub use settings::{display_name, Settings};

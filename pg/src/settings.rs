@@ -179,8 +179,11 @@ impl Settings {
     }
 }
 
-/// A PostgreSQL time setting: a bare number is milliseconds; units us, ms, s, min, h, d.
-pub fn parse_millis(v: &str) -> Option<u64> {
+/// A time value a client sends for a session setting (`SET statement_timeout = 30`, `-c
+/// statement_timeout=5s` at connect), read as PostgreSQL reads it: a bare number is milliseconds;
+/// units us, ms, s, min, h, d. Only for the client protocol: durations in strata.toml and flags
+/// are parsed by `strata_catalog::units`, where a bare number needs a unit.
+pub(crate) fn parse_millis(v: &str) -> Option<u64> {
     let v = v.trim().trim_matches('\'').trim();
     let split = v
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))

@@ -8,6 +8,7 @@ mod protocol;
 mod psql;
 mod robustness;
 mod security;
+mod settings;
 mod text_output;
 mod typed;
 mod wire;
