@@ -3,7 +3,9 @@
 //! read-only, so there is nothing to commit), DISCARD, cursors, temporary tables, and the
 //! remote sandbox — and how their text is parsed (`parse.rs`).
 use crate::engine::PgState;
-use crate::sqlstate::{PgError, READ_ONLY, SYNTAX_ERROR, UNDEFINED_OBJECT};
+use crate::sqlstate::{
+    PgError, INVALID_PARAMETER_VALUE, READ_ONLY, SYNTAX_ERROR, UNDEFINED_OBJECT,
+};
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::common::ParamValues;
@@ -270,9 +272,18 @@ fn pg_set(session: &Session, pg: &PgState, set: &Set) -> Result<Option<Output>> 
             }
             if value.eq_ignore_ascii_case("default") {
                 pg.settings.reset(&var);
-            } else {
-                pg.settings.set(&var, &value);
+                return done;
             }
+            // A timeout the server cannot read is refused, as PostgreSQL does, rather than
+            // taken as "no timeout".
+            if var == "statement_timeout" && crate::settings::parse_millis(&value).is_none() {
+                return Err(PgError::new(
+                    INVALID_PARAMETER_VALUE,
+                    format!("invalid value for parameter \"statement_timeout\": \"{value}\""),
+                )
+                .into());
+            }
+            pg.settings.set(&var, &value);
             done
         }
         Set::SetTimeZone { value, .. } => {
