@@ -1,11 +1,12 @@
-//! psql (Debian postgresql-client) against the server: its describe commands run the catalog
+//! psql (the one on PATH, else one installed on first use: see `setup::psql`) against the server: its describe commands run the catalog
 //! queries of psql's describe.c, `\copy` uses COPY TO STDOUT, `-c` runs through the simple
 //! protocol.
 use super::Server;
+use crate::setup;
 use std::process::Command;
 
 fn psql(server: &Server, db: &str, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new("psql")
+    let out = Command::new(setup::psql())
         .arg(format!(
             "host=127.0.0.1 port={} user=analyst dbname={db}",
             server.port
@@ -13,7 +14,7 @@ fn psql(server: &Server, db: &str, args: &[&str]) -> (bool, String, String) {
         .args(["-X", "-v", "ON_ERROR_STOP=1"])
         .args(args)
         .output()
-        .expect("psql (Debian postgresql-client) must be installed");
+        .expect("run psql");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -167,8 +167,23 @@ fn without_users_listening_beyond_loopback_is_refused() {
     assert!(err.contains("refusing to listen on 0.0.0.0"), "{err}");
 }
 
+/// A throwaway certificate for localhost: with openssl when it is installed, else with Python's
+/// `cryptography` from the project's venv (a machine may have Python but no openssl).
 fn self_signed(dir: &std::path::Path) -> (String, String) {
     let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
+    if crate::setup::on_path("openssl").is_none() {
+        let status = Command::new(crate::setup::python())
+            .args(["-c", SELF_SIGNED_PY])
+            .arg(&cert)
+            .arg(&key)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        return (
+            cert.to_string_lossy().into_owned(),
+            key.to_string_lossy().into_owned(),
+        );
+    }
     let status = Command::new("openssl")
         .args([
             "req",
@@ -195,8 +210,26 @@ fn self_signed(dir: &std::path::Path) -> (String, String) {
     )
 }
 
+const SELF_SIGNED_PY: &str = r#"
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+now = datetime.datetime.now(datetime.timezone.utc)
+cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256()))
+open(sys.argv[1], "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+open(sys.argv[2], "wb").write(key.private_bytes(serialization.Encoding.PEM,
+    serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+"#;
+
 fn psql(server: &Server, sslmode: &str, sql: &str) -> std::process::Output {
-    Command::new("psql")
+    Command::new(crate::setup::psql())
         .arg(format!(
             "host=127.0.0.1 port={} user=t dbname=enhanced sslmode={sslmode}",
             server.port
