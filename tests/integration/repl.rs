@@ -167,7 +167,9 @@ fn ctrl_c_cancels_the_running_query() {
 
     // Ctrl-C at the prompt drops the line being typed.
     p.send("SELECT 'dropped'").unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    p.flush().unwrap();
+    // The line editor echoes what it has read: then the text is in its buffer.
+    expect(&mut p, "SELECT 'dropped'");
     p.send_control('c').unwrap();
     expect(&mut p, PROMPT);
     let out = step(&mut p, "SELECT 'kept' AS status;", PROMPT);

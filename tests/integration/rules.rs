@@ -193,12 +193,23 @@ async fn new_files_and_tables_appear_within_refresh_and_on_refresh() {
     lake.write("raw/a/t/2.csv", b"n\n2\n");
     lake.write("raw/a/u/1.csv", b"n\n7\n");
     std::fs::remove_file(lake.path("raw/a/t/1.csv")).unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // No REFRESH: asked until the listing is over 200 ms old and read again, which shows as the
+    // new table (a question the old listing answers too, without reading the deleted file).
+    let new_table = "SELECT count(*) FROM raw.information_schema.tables \
+                     WHERE table_schema = 'a' AND table_name = 'u'";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while value(&s, new_table).await == "0" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no new listing 30 s after the change, with refresh = 200ms"
+        );
+    }
     assert_eq!(value(&s, "SELECT sum(n) FROM raw.a.t").await, "2");
     assert_eq!(value(&s, "SELECT sum(n) FROM raw.a.u").await, "7");
 
-    // With the default 5 s interval, REFRESH forces a new listing at once.
+    // With an hour between listings, only REFRESH can show the new file within this test.
     let lake = TestLake::new();
+    lake.config("[lake]\nrefresh = \"1h\"\n");
     lake.write("raw/a/t/1.csv", b"n\n1\n");
     let s = lake.session().await;
     assert_eq!(value(&s, "SELECT count(*) FROM raw.a.t").await, "1");

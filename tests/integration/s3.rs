@@ -7,7 +7,6 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use object_store::aws::AmazonS3Builder;
@@ -125,26 +124,10 @@ fn s3_env(port: u16) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// `.venv/bin/moto_server` at the workspace root, installed from PyPI on first use so the tests
-/// pass on a fresh clone (`.ci/run` installs it the same way).
+/// `.venv/bin/moto_server` at the workspace root, installed from PyPI on first use (with the
+/// other Python requirements, see `setup::python`) so the tests pass on a fresh clone.
 fn moto_server() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    let install = || {
-        let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv");
-        if !venv.join("bin/moto_server").exists() {
-            let mut python = Command::new("python3");
-            python.args(["-m", "venv"]).arg(&venv);
-            assert!(python.status().unwrap().success(), "python3 -m venv failed");
-            let mut pip = Command::new(venv.join("bin/pip"));
-            pip.args(["install", "--quiet", "moto[server]"]);
-            assert!(
-                pip.status().unwrap().success(),
-                "pip install moto[server] failed"
-            );
-        }
-        venv.join("bin/moto_server")
-    };
-    BIN.get_or_init(install).clone()
+    crate::setup::python().with_file_name("moto_server")
 }
 
 /// Every file below `dir` as (key relative to `dir`, path), ignored files and dot files included:
@@ -169,8 +152,27 @@ fn files_below(dir: &Path) -> Vec<(String, PathBuf)> {
 
 /// The sample lake written to a temporary directory and uploaded below `prefix` of a new bucket.
 fn sample_lake_on(moto: &Moto, bucket: &str, prefix: &str) -> tempfile::TempDir {
+    sample_lake_refreshing_on(moto, bucket, prefix, "5s")
+}
+
+/// The same, with `[lake] refresh` set to `refresh` in its strata.toml.
+fn sample_lake_refreshing_on(
+    moto: &Moto,
+    bucket: &str,
+    prefix: &str,
+    refresh: &str,
+) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     strata::sample::write_sample_lake(dir.path()).unwrap();
+    let toml = dir.path().join("strata.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let set = format!("refresh = \"{refresh}\"");
+    let text = text.replace("refresh = \"5s\"", &set);
+    assert!(
+        text.contains(&set),
+        "the sample strata.toml sets no refresh"
+    );
+    std::fs::write(&toml, text).unwrap();
     let mut files = files_below(dir.path());
     let ignored = files
         .iter()
@@ -348,63 +350,105 @@ fn unreachable_endpoint_fails_promptly_naming_the_lake() {
     assert!(stderr.contains("Connection refused"), "{stderr}");
 }
 
-#[test]
-fn running_repl_sees_new_s3_files_on_refresh_and_after_the_interval() {
-    let moto = Moto::start(&[]);
-    let local = sample_lake_on(&moto, "lake", "");
-    // Copies of a Firehose file under new hour folders: same schema, 8 clicks each.
-    let files = files_below(local.path());
-    let clicks = files
-        .iter()
-        .find(|(k, _)| k.starts_with("raw/events/clicks/"));
-    let add_clicks = |hour: u32| {
-        let key = format!("raw/events/clicks/2026/01/25/{hour:02}/clicks-new-{hour}");
-        moto.put("lake", &[(key, clicks.unwrap().1.clone())]);
-    };
+/// A REPL over the sample lake in `bucket`, in a pseudo-terminal: with stdin not a terminal,
+/// strata reads all of it as a script before running any, and only the REPL lets the bucket
+/// change between two statements.
+struct S3Repl {
+    p: rexpect::session::PtySession,
+    _home: tempfile::TempDir,
+}
 
-    // A pseudo-terminal, because with stdin not a terminal strata reads all of it as a script
-    // before running any: only the REPL lets the bucket change between two statements.
-    let mut cmd = Command::new("sh");
-    let home = tempfile::tempdir().unwrap();
-    cmd.args([
-        "-c",
-        "stty cols 250 rows 50 && exec \"$0\" --lake s3://lake",
-    ])
-    .arg(env!("CARGO_BIN_EXE_strata"))
-    .env("HOME", home.path())
-    .env("XDG_DATA_HOME", home.path())
-    .env("TERM", "dumb")
-    .env("NO_COLOR", "1")
-    .env_remove("STRATA_LAKE")
-    .envs(moto.env());
-    let options = Options {
-        timeout_ms: Some(60_000),
-        strip_ansi_escape_codes: true,
-    };
-    let mut p = spawn_with_options(cmd, options).expect("spawn strata in a pty");
-    let prompt = "strata:enhanced.public> ";
-    p.exp_string(prompt).expect("first prompt");
-    let mut step = |line: &str| -> String {
-        p.send_line(line).unwrap();
-        p.exp_string(prompt)
+const REPL_PROMPT: &str = "strata:enhanced.public> ";
+
+impl S3Repl {
+    fn start(moto: &Moto, bucket: &str) -> S3Repl {
+        let home = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "stty cols 250 rows 50 && exec \"$0\" --lake \"$1\""])
+            .arg(env!("CARGO_BIN_EXE_strata"))
+            .arg(format!("s3://{bucket}"))
+            .env("HOME", home.path())
+            .env("XDG_DATA_HOME", home.path())
+            .env("TERM", "dumb")
+            .env("NO_COLOR", "1")
+            .env_remove("STRATA_LAKE")
+            .envs(moto.env());
+        let options = Options {
+            timeout_ms: Some(60_000),
+            strip_ansi_escape_codes: true,
+        };
+        let mut p = spawn_with_options(cmd, options).expect("spawn strata in a pty");
+        p.exp_string(REPL_PROMPT).expect("first prompt");
+        S3Repl { p, _home: home }
+    }
+
+    /// Runs one line; returns what it printed before the next prompt.
+    fn step(&mut self, line: &str) -> String {
+        self.p.send_line(line).unwrap();
+        self.p
+            .exp_string(REPL_PROMPT)
             .unwrap_or_else(|e| panic!("after {line:?}: {e}"))
-    };
-    let count = "SELECT count(*) AS n FROM raw.events.clicks;";
-    assert!(step(count).contains("| 24 |"));
+    }
 
-    add_clicks(10);
-    step("REFRESH;");
-    let out = step(count);
-    assert!(out.contains("| 32 |"), "after REFRESH:\n{out}");
+    fn quit(mut self) {
+        self.p.send_line("\\q").unwrap();
+        self.p.exp_eof().expect("strata exits after \\q");
+    }
+}
 
-    // strata.toml sets `refresh = "5s"`: a listing older than that is read again unasked.
-    add_clicks(11);
-    std::thread::sleep(Duration::from_secs(6));
-    let out = step(count);
+/// Uploads a copy of a Firehose clicks file under a new hour folder of `bucket`: same schema,
+/// 8 clicks.
+fn add_clicks(moto: &Moto, bucket: &str, local: &Path, hour: u32) {
+    let files = files_below(local);
+    let (_, clicks) = files
+        .iter()
+        .find(|(k, _)| k.starts_with("raw/events/clicks/"))
+        .expect("the sample lake has clicks");
+    let key = format!("raw/events/clicks/2026/01/25/{hour:02}/clicks-new-{hour}");
+    moto.put(bucket, &[(key, clicks.clone())]);
+}
+
+const CLICKS: &str = "SELECT count(*) AS n FROM raw.events.clicks;";
+
+#[test]
+fn running_repl_sees_new_s3_files_on_refresh() {
+    let moto = Moto::start(&[]);
+    // An hour between listings: only REFRESH can show the new file within this test.
+    let local = sample_lake_refreshing_on(&moto, "lake", "", "1h");
+    let mut repl = S3Repl::start(&moto, "lake");
+    assert!(repl.step(CLICKS).contains("| 24 |"));
+    add_clicks(&moto, "lake", local.path(), 10);
+    let out = repl.step(CLICKS);
     assert!(
-        out.contains("| 40 |"),
-        "6 s after an upload, no REFRESH:\n{out}"
+        out.contains("| 24 |"),
+        "the listing is kept between refreshes:\n{out}"
     );
-    p.send_line("\\q").unwrap();
-    p.exp_eof().expect("strata exits after \\q");
+    repl.step("REFRESH;");
+    let out = repl.step(CLICKS);
+    assert!(out.contains("| 32 |"), "after REFRESH:\n{out}");
+    repl.quit();
+}
+
+#[test]
+fn running_repl_sees_new_s3_files_after_the_refresh_interval() {
+    let moto = Moto::start(&[]);
+    // A short `refresh`: a listing older than that is read again unasked, so the new file shows
+    // without REFRESH; the query is repeated until it does, up to a deadline.
+    let local = sample_lake_refreshing_on(&moto, "lake", "", "200ms");
+    let mut repl = S3Repl::start(&moto, "lake");
+    assert!(repl.step(CLICKS).contains("| 24 |"));
+    add_clicks(&moto, "lake", local.path(), 11);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = repl.step(CLICKS);
+        if out.contains("| 32 |") {
+            break;
+        }
+        assert!(out.contains("| 24 |"), "{out}");
+        assert!(
+            Instant::now() < deadline,
+            "no new file 60 s after the upload, with refresh = 200ms and no REFRESH:\n{out}"
+        );
+    }
+    repl.quit();
 }

@@ -3,7 +3,7 @@
 //! never waits on I/O, so it stops only because its operators yield (strata_sql's coop rule).
 //! Each test bounds the whole exchange by a generous outer timeout so a regression fails
 //! instead of hanging, and prints how long the stop took (not asserted: no timed assertions).
-use super::{connect, sqlstate, Server};
+use super::{cancel_until_done, connect, sqlstate, Server};
 use std::time::{Duration, Instant};
 
 const CROSS_JOIN_7: &str = "SELECT sum(a.customer_id + b.customer_id + c.customer_id \
@@ -53,17 +53,14 @@ async fn cancel_request_stops_a_cpu_bound_cross_join() {
     let server = Server::sample();
     let c = connect(&server.url("t", "enhanced")).await;
     let token = c.cancel_token();
-    let canceller = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        token.cancel_query(tokio_postgres::NoTls).await.unwrap();
-        Instant::now()
-    });
     // The extended protocol this time (the timeout test uses the simple one).
-    let e = tokio::time::timeout(SAFETY, c.query(CROSS_JOIN_7, &[]))
-        .await
-        .expect("the CancelRequest did not stop the cross join")
-        .unwrap_err();
-    let cancelled_at = canceller.await.unwrap();
+    let (outcome, cancelled_at) = tokio::time::timeout(
+        SAFETY,
+        cancel_until_done(&token, server.port, c.query(CROSS_JOIN_7, &[])),
+    )
+    .await
+    .expect("the CancelRequest did not stop the cross join");
+    let e = outcome.unwrap_err();
     eprintln!(
         "cross join stopped {:?} after the CancelRequest",
         cancelled_at.elapsed()

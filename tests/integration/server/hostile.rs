@@ -3,7 +3,7 @@
 //! running and answering.
 use super::protocol::ENDLESS;
 use super::wire::{error_of, msg, parse, query, startup, sync, Raw};
-use super::{connect, sqlstate, Server};
+use super::{cancel_until_done, connect, sqlstate, Server};
 use std::time::{Duration, Instant};
 
 /// The server is alive and a new client can connect and query.
@@ -347,16 +347,9 @@ async fn a_cancel_request_is_answered_at_the_connection_cap() {
         .expect("a second session is refused");
     assert_eq!(sqlstate(&refused), "53300", "{refused}");
     let token = c.cancel_token();
-    let canceller = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        token.cancel_query(tokio_postgres::NoTls).await
-    });
-    let e = c.simple_query(ENDLESS).await.unwrap_err();
+    let (outcome, _) = cancel_until_done(&token, server.port, c.simple_query(ENDLESS)).await;
+    let e = outcome.unwrap_err();
     assert_eq!(sqlstate(&e), "57014", "{e}");
-    canceller
-        .await
-        .unwrap()
-        .expect("the cancel request is accepted");
 }
 
 /// A client that never finishes its startup is closed after startup_timeout.

@@ -152,17 +152,6 @@ pub fn sample_lake() -> String {
         .into_owned()
 }
 
-/// The project's Python virtualenv (created by .ci/run) with the client libraries.
-pub fn python() -> PathBuf {
-    let py = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    assert!(
-        py.exists(),
-        "{} is missing: run .ci/run (or python3 -m venv .venv && .venv/bin/pip install -r tests/clients/requirements.txt)",
-        py.display()
-    );
-    py
-}
-
 pub fn clients_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
 }
@@ -176,6 +165,46 @@ pub async fn connect(url: &str) -> tokio_postgres::Client {
         let _ = conn.await;
     });
     client
+}
+
+/// Runs `query` while sending CancelRequests for its connection until it ends; returns its
+/// outcome and when the last CancelRequest was sent. A cancel that reaches the server before the
+/// query has started is ignored (as in PostgreSQL), and nothing outside shows when it has
+/// started, so the cancel is repeated, each time after giving the query 100 ms to end, instead of
+/// being sent once after a guessed delay. Each cancel is confirmed handled (the server closes
+/// the cancel connection once it has acted on it) before the next step, so none is still in
+/// flight when the query has ended: none can hit the connection's next statement.
+pub async fn cancel_until_done<T>(
+    token: &tokio_postgres::CancelToken,
+    port: u16,
+    query: impl std::future::Future<Output = T>,
+) -> (T, Instant) {
+    use tokio::io::AsyncReadExt;
+    let mut query = std::pin::pin!(query);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut sent = Instant::now();
+    loop {
+        if let Ok(done) = tokio::time::timeout(Duration::from_millis(100), query.as_mut()).await {
+            return (done, sent);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the query did not end after 120 s of CancelRequests"
+        );
+        let mut cancel = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        token
+            .cancel_query_raw(&mut cancel, tokio_postgres::NoTls)
+            .await
+            .expect("send a CancelRequest");
+        sent = Instant::now();
+        let mut rest = vec![];
+        tokio::time::timeout(Duration::from_secs(30), cancel.read_to_end(&mut rest))
+            .await
+            .expect("the server did not close the cancel connection")
+            .expect("read the cancel connection to its end");
+    }
 }
 
 /// The SQLSTATE of a tokio-postgres error.

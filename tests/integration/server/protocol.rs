@@ -2,7 +2,7 @@
 //! results: parameters and their described types, binary values of each type, row limits
 //! (PortalSuspended), simple multi-statement queries, cancel, statement_timeout, COPY, and
 //! the session settings drivers read.
-use super::{connect, sqlstate, Server};
+use super::{cancel_until_done, connect, sqlstate, Server};
 use futures::TryStreamExt;
 use tokio_postgres::types::Type;
 use tokio_postgres::SimpleQueryMessage;
@@ -208,13 +208,9 @@ async fn cancel_request_stops_the_running_query() {
     let server = Server::sample();
     let c = connect(&server.url("t", "enhanced")).await;
     let token = c.cancel_token();
-    let canceller = tokio::spawn(async move {
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        token.cancel_query(tokio_postgres::NoTls).await.unwrap();
-    });
-    let e = c.simple_query(ENDLESS).await.unwrap_err();
+    let (outcome, _) = cancel_until_done(&token, server.port, c.simple_query(ENDLESS)).await;
+    let e = outcome.unwrap_err();
     assert_eq!(sqlstate(&e), "57014", "{e}");
-    canceller.await.unwrap();
     assert_eq!(
         c.query_one("SELECT 4", &[]).await.unwrap().get::<_, i64>(0),
         4

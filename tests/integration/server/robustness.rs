@@ -1,31 +1,17 @@
 //! Bad input and overload: malformed and truncated protocol messages, clients that vanish
 //! mid-result, more connections than allowed, a query over its memory limit, shutdown with
 //! clients connected. Each time the server answers correctly and keeps serving the others.
+use super::wire::{error_of, msg, startup, sync, Raw};
 use super::{connect, sqlstate, Server};
 use futures::StreamExt;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn raw(server: &Server) -> TcpStream {
     let s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     s
-}
-
-/// A startup packet for protocol 3.0.
-fn startup(user: &str) -> Vec<u8> {
-    let mut body = 196608u32.to_be_bytes().to_vec();
-    for (k, v) in [("user", user), ("database", "enhanced")] {
-        body.extend_from_slice(k.as_bytes());
-        body.push(0);
-        body.extend_from_slice(v.as_bytes());
-        body.push(0);
-    }
-    body.push(0);
-    let mut packet = ((body.len() + 4) as u32).to_be_bytes().to_vec();
-    packet.extend(body);
-    packet
 }
 
 /// Reads until the server closes or goes quiet; returns what it sent.
@@ -51,29 +37,24 @@ async fn malformed_and_truncated_messages_do_not_hurt_other_clients() {
     drop(drain(s));
     // A truncated startup packet, then silence.
     let mut s = raw(&server);
-    s.write_all(&startup("t")[..7]).unwrap();
+    s.write_all(&startup()[..7]).unwrap();
     drop(s);
-    // A good startup, then a query message whose length lies, then an unknown message type.
-    let mut s = raw(&server);
-    s.write_all(&startup("t")).unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-    s.write_all(&[b'Q', 0, 0, 0, 3]).unwrap();
-    s.write_all(&[b'Z', 0, 0, 0, 4]).unwrap();
-    drop(drain(s));
+    // A good startup (its ReadyForQuery read), then a query message whose length lies, then
+    // an unknown message type.
+    let mut c = Raw::ready(server.port);
+    c.send(&[b'Q', 0, 0, 0, 3]);
+    c.send(&[b'Z', 0, 0, 0, 4]);
+    c.set_timeout(Duration::from_secs(10));
+    drop(drain(c.stream));
     // A Bind for a statement that does not exist gets an error, not a crash.
-    let mut s = raw(&server);
-    s.write_all(&startup("t")).unwrap();
-    let mut bind = vec![b'B'];
-    let body = b"\0nosuch\0\0\0\0\0\0\0";
-    bind.extend(((body.len() + 4) as u32).to_be_bytes());
-    bind.extend_from_slice(body);
-    s.write_all(&bind).unwrap();
-    s.write_all(&[b'S', 0, 0, 0, 4]).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    s.set_read_timeout(Some(Duration::from_millis(500)))
-        .unwrap();
-    let reply = drain(s);
-    assert!(reply.contains(&b'E'), "no ErrorResponse to a bad Bind");
+    let mut c = Raw::ready(server.port);
+    c.send(&msg(b'B', b"\0nosuch\0\0\0\0\0\0\0"));
+    c.send(&sync());
+    let replies = c.until_ready();
+    assert!(
+        error_of(&replies).is_some(),
+        "no ErrorResponse to a bad Bind: {replies:?}"
+    );
 
     let n: i64 = bystander
         .query_one("SELECT count(*) FROM sales.daily_revenue", &[])
@@ -140,8 +121,23 @@ async fn connections_past_the_limit_get_a_clear_error() {
         c.simple_query("SELECT 1").await.unwrap();
     }
     drop(held);
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let again = connect(&server.url("t", "enhanced")).await;
+    // The server frees the slots as it sees the connections close: connect until it has.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let again = loop {
+        match tokio_postgres::connect(&server.url("t", "enhanced"), tokio_postgres::NoTls).await {
+            Ok((client, conn)) => {
+                tokio::spawn(conn);
+                break client;
+            }
+            Err(e) => {
+                assert_eq!(sqlstate(&e), "53300", "{e:?}");
+                assert!(
+                    Instant::now() < deadline,
+                    "slots not freed 30 s after every client left"
+                );
+            }
+        }
+    };
     again.simple_query("SELECT 1").await.unwrap();
     // Memory returns near where it was: connections leave nothing behind.
     let after = server.rss_kb();
@@ -182,13 +178,26 @@ async fn sigterm_closes_idle_clients_and_exits_cleanly() {
 async fn sigterm_interrupts_running_queries() {
     let server = Server::sample();
     let c = connect(&server.url("t", "enhanced")).await;
-    let running = tokio::spawn(async move {
-        c.simple_query("SELECT sum(value) FROM generate_series(1, 50000000000) AS t(value)")
-            .await
-    });
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let status = server.terminate();
-    assert!(status.success(), "{status:?}");
-    let e = running.await.unwrap().unwrap_err();
+    // Rows without end: the first one shows the query is running (no guessed delay).
+    let rows = c
+        .query_raw(
+            "SELECT value FROM generate_series(1, 50000000000) AS t(value)",
+            Vec::<i64>::new(),
+        )
+        .await
+        .unwrap();
+    let mut rows = Box::pin(rows);
+    rows.next().await.unwrap().unwrap();
+    // The rows are read on while the server stops (terminate blocks, so on another thread).
+    let stopping = tokio::task::spawn_blocking(move || server.terminate());
+    let e = loop {
+        match rows.next().await {
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => break e,
+            None => panic!("the rows ended without an error"),
+        }
+    };
     assert_eq!(sqlstate(&e), "57P01", "{e:?}");
+    let status = stopping.await.unwrap();
+    assert!(status.success(), "{status:?}");
 }
