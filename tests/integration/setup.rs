@@ -170,12 +170,24 @@ fn apt_as_root() -> Option<Vec<&'static str>> {
 /// (CI must never skip silently), else a message on the real stderr (past the test harness's
 /// capture, so it shows even though the test passes) and the caller skips its checks.
 pub fn missing(test: &str, what: &str, how: &str) {
+    let required = std::env::var("STRATA_REQUIRE_CLIENTS").is_ok_and(|v| v == "1");
+    let (outcome, rule) = if required {
+        (
+            "FAILED",
+            "STRATA_REQUIRE_CLIENTS=1: a client that cannot be installed fails",
+        )
+    } else {
+        (
+            "SKIPPED",
+            "With STRATA_REQUIRE_CLIENTS=1 (as in .ci/run) this is a failure",
+        )
+    };
     let message = format!(
-        "\n*** {test}: SKIPPED, {what} missing and not installable here.\n\
+        "\n*** {test}: {outcome}: {what} missing and not installable here.\n\
          *** Install: {how}.\n\
-         *** With STRATA_REQUIRE_CLIENTS=1 (as in .ci/run) this is a failure.\n"
+         *** {rule}.\n"
     );
-    if std::env::var("STRATA_REQUIRE_CLIENTS").is_ok_and(|v| v == "1") {
+    if required {
         panic!("{message}");
     }
     let _ = std::io::stderr().write_all(message.as_bytes());

@@ -63,6 +63,26 @@ pub struct ServeOptions {
     pub statement_limits: StatementLimits,
 }
 
+/// The defaults `strata serve` documents (docs/server.md, "Settings"), for a program that
+/// starts a server itself ([`start`]).
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            listen: "127.0.0.1:5433".into(),
+            max_connections: 100,
+            idle_timeout: Some(Duration::from_secs(600)),
+            statement_timeout_ms: 0,
+            query_memory_limit: Some(2 << 30),
+            tls: None,
+            require_tls: false,
+            query_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            limits: frames::Limits::default(),
+            startup_timeout: Duration::from_secs(60),
+            statement_limits: StatementLimits::default(),
+        }
+    }
+}
+
 /// Why the server could not start; once it runs, one client's errors never stop it.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -217,6 +237,60 @@ fn tls_acceptor(cert: &Path, key: &Path) -> Result<pgwire::tokio::TlsAcceptor> {
 
 /// Runs the server until SIGTERM or Ctrl-C.
 pub async fn serve(lake: Arc<Lake>, opts: ServeOptions) -> Result<()> {
+    let uri = lake.uri().to_string();
+    let bound = bind(lake, opts).await?;
+    // Tests and scripts read this line to learn the port when listening on :0.
+    eprintln!("strata: serving {uri} on {}", bound.local);
+    bound.run(shutdown_signal()).await;
+    Ok(())
+}
+
+/// A server started by [`start`] in this process. Dropping it stops the server as SIGTERM
+/// does; [`Running::stop`] also waits until it has stopped.
+pub struct Running {
+    /// The address it listens on (the port picked when `listen` said port 0).
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops the server (no new connections, running queries interrupted, connections
+    /// closed) and waits until it has.
+    pub async fn stop(mut self) {
+        drop(self.stop.take());
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Starts the server on the current tokio runtime and returns once it listens: for a program
+/// (or test) that serves a lake alongside other work. Signals are left to the caller.
+pub async fn start(lake: Arc<Lake>, opts: ServeOptions) -> Result<Running> {
+    let bound = bind(lake, opts).await?;
+    let addr = bound.local;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    // A dropped sender stops it as well as a sent one.
+    let task = tokio::spawn(bound.run(async {
+        let _ = stopped.await;
+    }));
+    Ok(Running {
+        addr,
+        stop: Some(stop),
+        task,
+    })
+}
+
+/// A server that listens but does not accept yet.
+struct Bound {
+    listener: TcpListener,
+    local: SocketAddr,
+    shared: Arc<Shared>,
+    tls: Option<pgwire::tokio::TlsAcceptor>,
+    opts: ServeOptions,
+}
+
+/// Checks the options, builds the engine and binds the listening socket.
+async fn bind(lake: Arc<Lake>, opts: ServeOptions) -> Result<Bound> {
     let addr: SocketAddr = tokio::net::lookup_host(&opts.listen)
         .await
         .context(|| format!("cannot resolve listen address {}", opts.listen))?
@@ -255,71 +329,88 @@ pub async fn serve(lake: Arc<Lake>, opts: ServeOptions) -> Result<()> {
     let local = listener
         .local_addr()
         .context(|| "cannot read the listening address".into())?;
-    // Tests and scripts read this line to learn the port when listening on :0.
-    eprintln!("strata: serving {} on {local}", lake.uri());
     tracing::info!(%local, tls = tls.is_some(), max_connections = opts.max_connections, "listening");
+    Ok(Bound {
+        listener,
+        local,
+        shared,
+        tls,
+        opts,
+    })
+}
 
-    // A connection takes a session only once its startup packet is read: a CancelRequest is
-    // not a session. Connections still opening are bounded by startup_timeout, as in
-    // PostgreSQL (authentication_timeout), so silent sockets cannot pile up for long.
-    let sessions = Arc::new(Semaphore::new(opts.max_connections));
-    let mut tasks = tokio::task::JoinSet::new();
-    let stop = shutdown_signal();
-    tokio::pin!(stop);
-    loop {
-        let (socket, peer) = tokio::select! {
-            _ = &mut stop => break,
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                // Out of file descriptors and the like: wait and keep serving the others.
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-        };
-        while tasks.try_join_next().is_some() {}
-        let shared = shared.clone();
-        let tls = tls.clone();
-        let idle = opts.idle_timeout;
-        let sessions = sessions.clone();
-        let (limits, startup_timeout) = (opts.limits, opts.startup_timeout);
-        tasks.spawn(async move {
-            let opened =
-                tokio::time::timeout(startup_timeout, socket::open(socket, &shared, tls, limits))
-                    .await;
-            let Ok(Some(opened)) = opened else { return };
-            let Ok(permit) = sessions.try_acquire_owned() else {
-                let open = shared.cancels.lock().map(|c| c.len()).unwrap_or(0);
-                opened.refuse(open).await;
-                return;
-            };
-            let conn = Arc::new(Conn::new(shared.clone(), peer));
-            let watched = conn.clone();
-            let served = socket::serve(opened, Handlers(conn), startup_timeout);
-            tokio::select! {
-                r = served => if let Err(e) = r {
-                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+impl Bound {
+    /// Accepts and serves connections until `stop` resolves, then shuts down.
+    async fn run(self, stop: impl std::future::Future<Output = ()>) {
+        let Bound {
+            listener,
+            shared,
+            tls,
+            opts,
+            ..
+        } = self;
+        // A connection takes a session only once its startup packet is read: a CancelRequest is
+        // not a session. Connections still opening are bounded by startup_timeout, as in
+        // PostgreSQL (authentication_timeout), so silent sockets cannot pile up for long.
+        let sessions = Arc::new(Semaphore::new(opts.max_connections));
+        let mut tasks = tokio::task::JoinSet::new();
+        tokio::pin!(stop);
+        loop {
+            let (socket, peer) = tokio::select! {
+                _ = &mut stop => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(a) => a,
+                    // Out of file descriptors and the like: wait and keep serving the others.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
                 },
-                _ = idle_watch(watched, idle) => {
-                    tracing::info!(%peer, "closing idle connection");
+            };
+            while tasks.try_join_next().is_some() {}
+            let shared = shared.clone();
+            let tls = tls.clone();
+            let idle = opts.idle_timeout;
+            let sessions = sessions.clone();
+            let (limits, startup_timeout) = (opts.limits, opts.startup_timeout);
+            tasks.spawn(async move {
+                let opened = tokio::time::timeout(
+                    startup_timeout,
+                    socket::open(socket, &shared, tls, limits),
+                )
+                .await;
+                let Ok(Some(opened)) = opened else { return };
+                let Ok(permit) = sessions.try_acquire_owned() else {
+                    let open = shared.cancels.lock().map(|c| c.len()).unwrap_or(0);
+                    opened.refuse(open).await;
+                    return;
+                };
+                let conn = Arc::new(Conn::new(shared.clone(), peer));
+                let watched = conn.clone();
+                let served = socket::serve(opened, Handlers(conn), startup_timeout);
+                tokio::select! {
+                    r = served => if let Err(e) = r {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    },
+                    _ = idle_watch(watched, idle) => {
+                        tracing::info!(%peer, "closing idle connection");
+                    }
                 }
-            }
-            drop(permit);
-        });
+                drop(permit);
+            });
+        }
+        tracing::info!("shutting down: no new connections; stopping running queries");
+        drop(listener);
+        shared.shutdown.send_replace(true);
+        let drain = async { while tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(Duration::from_secs(10), drain)
+            .await
+            .is_err()
+        {
+            tracing::warn!("connections still open after 10 s; closing them");
+        }
     }
-    tracing::info!("shutting down: no new connections; stopping running queries");
-    drop(listener);
-    shared.shutdown.send_replace(true);
-    let drain = async { while tasks.join_next().await.is_some() {} };
-    if tokio::time::timeout(Duration::from_secs(10), drain)
-        .await
-        .is_err()
-    {
-        tracing::warn!("connections still open after 10 s; closing them");
-    }
-    Ok(())
 }
 
 /// Resolves when a connection should close between queries: idle (no query running) longer

@@ -1,5 +1,7 @@
-//! `strata serve` tested from outside: the real binary on a loopback port, real clients over
-//! TCP, one module per client, each replaying what that client does.
+//! `strata serve` tested from outside: real clients over TCP on a loopback port, one module per
+//! client, each replaying what that client does. The server is the real binary ([`Server`])
+//! where the process matters: client programs, signals, crashes, logs, memory; protocol tests
+//! start it inside the test process ([`InProcess`]), which saves a process start per test.
 mod cancel;
 mod clients;
 mod fuzz;
@@ -18,6 +20,70 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use strata::pg::server::ServeOptions;
+
+/// The server started in this process (`strata_pg::server::start`) on the sample lake, on a
+/// runtime of its own as the binary has (two threads for sockets), so sync and async tests alike
+/// can block while it serves. Stopped when dropped.
+pub struct InProcess {
+    pub port: u16,
+    running: Option<strata::pg::server::Running>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl InProcess {
+    /// With the defaults of `strata serve`.
+    pub fn sample() -> InProcess {
+        InProcess::start(|_| {})
+    }
+
+    /// With `configure` applied to the defaults of `strata serve`.
+    pub fn start(configure: impl FnOnce(&mut ServeOptions)) -> InProcess {
+        let mut opts = ServeOptions {
+            listen: "127.0.0.1:0".into(),
+            ..ServeOptions::default()
+        };
+        configure(&mut opts);
+        let lake = sample_lake();
+        // On another thread: an async test's own runtime cannot block on this one.
+        let (runtime, running) = std::thread::scope(|s| {
+            s.spawn(|| {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                let running = runtime.block_on(async {
+                    let lake = strata::Lake::open(&lake).await.unwrap();
+                    strata::pg::server::start(lake, opts).await.unwrap()
+                });
+                (runtime, running)
+            })
+            .join()
+            .unwrap()
+        });
+        InProcess {
+            port: running.addr.port(),
+            running: Some(running),
+            runtime: Some(runtime),
+        }
+    }
+
+    /// A libpq connection string for `user` and `database`.
+    pub fn url(&self, user: &str, database: &str) -> String {
+        format!("postgresql://{user}@127.0.0.1:{}/{database}", self.port)
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        drop(self.running.take());
+        // Without waiting, and allowed inside an async test.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
 
 /// A running `strata serve`, stopped when dropped.
 pub struct Server {
