@@ -3,7 +3,7 @@
 //! never waits on I/O, so it stops only because its operators yield (strata_sql's coop rule).
 //! Each test bounds the whole exchange by a generous outer timeout so a regression fails
 //! instead of hanging, and prints how long the stop took (not asserted: no timed assertions).
-use super::{cancel_until_done, connect, sqlstate, Server};
+use super::{cancel_until_done, connect, sqlstate, InProcess};
 use std::time::{Duration, Instant};
 
 const CROSS_JOIN_7: &str = "SELECT sum(a.customer_id + b.customer_id + c.customer_id \
@@ -17,7 +17,7 @@ const SAFETY: Duration = Duration::from_secs(120);
 
 #[tokio::test]
 async fn statement_timeout_stops_a_cpu_bound_cross_join() {
-    let server = Server::start(&super::sample_lake(), &["--statement-timeout", "1s"], &[]);
+    let server = InProcess::start(|o| o.statement_timeout_ms = 1000);
     let c = connect(&server.url("t", "enhanced")).await;
     let started = Instant::now();
     let e = tokio::time::timeout(SAFETY, c.simple_query(CROSS_JOIN_7))
@@ -50,7 +50,7 @@ async fn statement_timeout_stops_a_cpu_bound_cross_join() {
 
 #[tokio::test]
 async fn cancel_request_stops_a_cpu_bound_cross_join() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let c = connect(&server.url("t", "enhanced")).await;
     let token = c.cancel_token();
     // The extended protocol this time (the timeout test uses the simple one).

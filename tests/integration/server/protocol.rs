@@ -2,14 +2,14 @@
 //! results: parameters and their described types, binary values of each type, row limits
 //! (PortalSuspended), simple multi-statement queries, cancel, statement_timeout, COPY, and
 //! the session settings drivers read.
-use super::{cancel_until_done, connect, sqlstate, Server};
+use super::{cancel_until_done, connect, sqlstate, InProcess, Server};
 use futures::TryStreamExt;
 use tokio_postgres::types::Type;
 use tokio_postgres::SimpleQueryMessage;
 
 #[tokio::test]
 async fn extended_protocol_binds_parameters_with_described_types() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let c = connect(&server.url("t", "enhanced")).await;
     let stmt = c
         .prepare("SELECT country, orders, revenue, dt FROM sales.daily_revenue WHERE orders >= $1 AND country = $2 ORDER BY dt")
@@ -42,7 +42,7 @@ async fn extended_protocol_binds_parameters_with_described_types() {
 
 #[tokio::test]
 async fn binary_results_decode_as_each_type() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let c = connect(&server.url("t", "enhanced")).await;
     let row = c
         .query_one(
@@ -83,7 +83,7 @@ async fn binary_results_decode_as_each_type() {
 
 #[tokio::test]
 async fn row_limits_page_through_a_portal() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let mut c = connect(&server.url("t", "enhanced")).await;
     let total: i64 = c
         .query_one("SELECT count(*) FROM sales.daily_revenue", &[])
@@ -114,7 +114,7 @@ async fn row_limits_page_through_a_portal() {
 
 #[tokio::test]
 async fn simple_protocol_runs_several_statements_in_order() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let c = connect(&server.url("t", "enhanced")).await;
     let msgs = c
         .simple_query("SET application_name = 'probe'; SHOW application_name; SELECT 1 AS one, 'x' AS two; SELECT current_setting('application_name')")
@@ -148,7 +148,7 @@ async fn simple_protocol_runs_several_statements_in_order() {
 
 #[tokio::test]
 async fn an_error_stops_the_rest_of_a_simple_query() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let c = connect(&server.url("t", "enhanced")).await;
     let err = c
         .simple_query(
@@ -163,7 +163,7 @@ async fn an_error_stops_the_rest_of_a_simple_query() {
 
 #[tokio::test]
 async fn errors_carry_sqlstate_codes() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let c = connect(&server.url("t", "enhanced")).await;
     for (sql, code) in [
         ("SELECT * FROM sales.daily_revenu", "42P01"),
@@ -188,7 +188,7 @@ async fn errors_carry_sqlstate_codes() {
 
 #[tokio::test]
 async fn a_failed_transaction_ignores_commands_until_rollback() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let c = connect(&server.url("t", "enhanced")).await;
     c.simple_query("BEGIN").await.unwrap();
     assert!(c.simple_query("SELECT * FROM missing").await.is_err());
@@ -205,7 +205,7 @@ pub const ENDLESS: &str = "SELECT sum(value) FROM generate_series(1, 50000000000
 
 #[tokio::test]
 async fn cancel_request_stops_the_running_query() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let c = connect(&server.url("t", "enhanced")).await;
     let token = c.cancel_token();
     let (outcome, _) = cancel_until_done(&token, server.port, c.simple_query(ENDLESS)).await;
@@ -219,7 +219,7 @@ async fn cancel_request_stops_the_running_query() {
 
 #[tokio::test]
 async fn statement_timeout_cancels_long_queries() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let c = connect(&server.url("t", "enhanced")).await;
     c.simple_query("SET statement_timeout = '300ms'")
         .await
@@ -235,7 +235,7 @@ async fn statement_timeout_cancels_long_queries() {
 
 #[tokio::test]
 async fn copy_to_stdout_streams_csv() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let c = connect(&server.url("t", "enhanced")).await;
     let stream = c
         .copy_out("COPY (SELECT country, orders FROM sales.daily_revenue ORDER BY dt, country LIMIT 3) TO STDOUT WITH (FORMAT csv, HEADER)")
@@ -261,7 +261,7 @@ async fn copy_to_stdout_streams_csv() {
 
 #[tokio::test]
 async fn drivers_see_postgres_16_settings() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let c = connect(&server.url("t", "enhanced")).await;
     let v: String = c.query_one("SELECT version()", &[]).await.unwrap().get(0);
     assert!(v.starts_with("PostgreSQL 16."), "{v}");
@@ -300,7 +300,7 @@ async fn drivers_see_postgres_16_settings() {
 
 #[tokio::test]
 async fn as_of_from_connect_options_pins_the_session() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let now = connect(&server.url("t", "raw")).await;
     let count = |c: tokio_postgres::Client| async move {
         c.query_one("SELECT count(*) FROM crm.customers_history", &[])
@@ -329,7 +329,7 @@ async fn as_of_from_connect_options_pins_the_session() {
 
 #[tokio::test]
 async fn cursors_fetch_forward_in_pieces() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let c = connect(&server.url("t", "enhanced")).await;
     c.simple_query("BEGIN; DECLARE cur CURSOR WITH HOLD FOR SELECT country FROM sales.daily_revenue ORDER BY dt, country").await.unwrap();
     let mut all = vec![];
@@ -364,7 +364,7 @@ async fn cursors_fetch_forward_in_pieces() {
 
 #[tokio::test]
 async fn temporary_tables_belong_to_their_session() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let a = connect(&server.url("t", "enhanced")).await;
     a.simple_query(
         "CREATE TEMP TABLE mine AS SELECT country FROM sales.daily_revenue WHERE country = 'FR'",
@@ -387,6 +387,7 @@ async fn temporary_tables_belong_to_their_session() {
     assert_eq!(sqlstate(&e), "25006");
 }
 
+/// On the real binary: the log line is what `strata serve` writes to its stderr.
 #[tokio::test]
 async fn a_query_log_line_names_user_zone_rows_and_outcome() {
     let server = Server::sample();

@@ -2,7 +2,7 @@
 //! item 6): in DataRows of the simple protocol, in COPY TO STDOUT text and CSV, and through
 //! the extended protocol in binary (unchanged). Every expected string was printed by
 //! PostgreSQL 15.18 for the same SQL (TimeZone UTC unless the case sets another).
-use super::{connect, Server};
+use super::{connect, InProcess};
 use futures::{pin_mut, TryStreamExt};
 use tokio_postgres::SimpleQueryMessage;
 
@@ -30,7 +30,7 @@ fn some(v: &[&str]) -> Vec<Option<String>> {
 
 #[tokio::test]
 async fn timestamps_print_without_trailing_fractional_zeros() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let c = connect(&server.url("strata", "enhanced")).await;
     let sql = "SELECT TIMESTAMP '2026-01-25 08:15:00', TIMESTAMP '2026-01-25 08:15:00.5', \
                TIMESTAMP '2026-01-25 08:15:00.123', TIMESTAMP '2026-01-25 08:15:00.000001', \
@@ -57,7 +57,7 @@ async fn timestamps_print_without_trailing_fractional_zeros() {
 
 #[tokio::test]
 async fn dates_and_times_print_as_postgresql_does() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let c = connect(&server.url("strata", "enhanced")).await;
     let sql = "SELECT DATE '2026-01-25', DATE '0001-01-01', TIME '12:34:56.5', TIME '00:00:00', \
                TIME '23:59:59.999999'";
@@ -75,7 +75,7 @@ async fn dates_and_times_print_as_postgresql_does() {
 
 #[tokio::test]
 async fn intervals_print_in_the_postgres_interval_style() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let c = connect(&server.url("strata", "enhanced")).await;
     let sql = "SELECT INTERVAL '1 day 2 hours 3 minutes 4.5 seconds', INTERVAL '1 year 2 months', \
                INTERVAL '-1 second', INTERVAL '3 days', INTERVAL '0 seconds', \
@@ -99,7 +99,7 @@ async fn intervals_print_in_the_postgres_interval_style() {
 
 #[tokio::test]
 async fn floats_print_as_postgresql_does() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let c = connect(&server.url("strata", "enhanced")).await;
     let sql = "SELECT CAST(1e20 AS DOUBLE PRECISION), CAST('Infinity' AS DOUBLE PRECISION), \
                CAST('-Infinity' AS DOUBLE PRECISION), CAST('NaN' AS DOUBLE PRECISION), \
@@ -125,7 +125,7 @@ async fn floats_print_as_postgresql_does() {
 /// COPY TO STDOUT text and CSV carry the same text as DataRows.
 #[tokio::test]
 async fn copy_prints_timestamps_and_intervals_as_postgresql_does() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let c = connect(&server.url("strata", "enhanced")).await;
     let query = "SELECT TIMESTAMP '2026-01-25 08:15:00' AS ts, \
                  CAST('2026-01-25 08:15:00.5+00' AS TIMESTAMPTZ) AS tz, \
@@ -156,7 +156,7 @@ async fn copy_prints_timestamps_and_intervals_as_postgresql_does() {
 /// Binary results (tokio-postgres's extended protocol) still decode to the same instants.
 #[tokio::test]
 async fn binary_timestamps_are_unchanged() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let c = connect(&server.url("strata", "enhanced")).await;
     let r = c
         .query_one(
@@ -178,7 +178,7 @@ async fn binary_timestamps_are_unchanged() {
 /// as in PostgreSQL; COPY text too.
 #[tokio::test]
 async fn timestamptz_prints_in_the_session_time_zone() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let url = format!(
         "{}?options=-c%20TimeZone%3DAsia/Kolkata",
         server.url("strata", "enhanced")

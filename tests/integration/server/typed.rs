@@ -4,7 +4,7 @@
 //! returned `timezone`; COPY over the extended protocol went through a second path that
 //! counted the CSV header as a row, left out the binary trailer and sent CopyFail on errors.
 use super::wire::{msg, parse, sync, Raw, Reply};
-use super::{connect, Server};
+use super::{connect, InProcess};
 
 /// Bind of the unnamed portal to the unnamed statement, no parameters, text results.
 fn bind() -> Vec<u8> {
@@ -27,7 +27,7 @@ fn tags(replies: &[Reply]) -> Vec<String> {
 
 #[tokio::test]
 async fn describe_of_show_time_zone_names_the_column_it_returns() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let client = connect(&server.url("t", "enhanced")).await;
     for sql in [
         "SHOW TIME ZONE",
@@ -51,7 +51,7 @@ async fn describe_of_show_time_zone_names_the_column_it_returns() {
 
 #[test]
 fn copy_over_the_extended_protocol_counts_rows_not_the_header() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let mut c = Raw::ready(server.port);
     let copy =
         "COPY (SELECT * FROM generate_series(1, 5) AS t(n)) TO STDOUT WITH (FORMAT csv, HEADER)";
@@ -75,7 +75,7 @@ fn copy_over_the_extended_protocol_counts_rows_not_the_header() {
 
 #[test]
 fn binary_copy_over_the_extended_protocol_ends_with_the_trailer() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let mut c = Raw::ready(server.port);
     let copy = "COPY (SELECT 1::int8 AS n) TO STDOUT WITH (FORMAT binary)";
     for m in [parse(copy), bind(), execute(), sync()] {
@@ -90,7 +90,7 @@ fn binary_copy_over_the_extended_protocol_ends_with_the_trailer() {
 
 #[test]
 fn rollback_to_savepoint_resumes_the_aborted_block_without_ending_it() {
-    let server = Server::sample();
+    let server = InProcess::sample();
     let mut c = Raw::ready(server.port);
     // The transaction status each ReadyForQuery reports: I idle, T in a block, E aborted.
     let mut status_after = |sql: &str| {
