@@ -119,7 +119,8 @@ pub fn java() -> Option<&'static Java> {
         if !Path::new(PGJDBC_JAR).exists() {
             packages.push("libpostgresql-jdbc-java");
         }
-        if let Some(sudo) = apt_as_root() {
+        let apt_get = apt_as_root();
+        if let Some(sudo) = &apt_get {
             let _lock = install_lock("apt");
             if find().is_none() {
                 announce(&format!("{} with apt-get (once)", packages.join(" ")));
@@ -135,9 +136,13 @@ pub fn java() -> Option<&'static Java> {
         }
         let found = find();
         if found.is_none() {
+            let tried = match apt_get {
+                Some(_) => " (apt-get install did not provide them)",
+                None => "",
+            };
             missing(
                 "pgjdbc",
-                "a JDK (javac and java) and pgJDBC (/usr/share/java/postgresql.jar)",
+                &format!("a JDK (javac and java on PATH) and pgJDBC ({PGJDBC_JAR}){tried}"),
                 &format!(
                     "as root: apt-get install {} (PyPI has no Java compiler; this test \
                      installs them itself when run as root or with passwordless sudo)",
