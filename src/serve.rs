@@ -3,36 +3,35 @@
 use crate::cli::ServeArgs;
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 use strata_pg::server::{Limits, ServeOptions};
 use strata_sql::{Lake, StatementLimits};
 
-/// Resolves the settings from flags and strata.toml.
+/// Resolves the settings from flags and strata.toml; what neither gives keeps the server's
+/// default (`ServeOptions::default`, the one place defaults are written).
 pub fn options(lake: &Lake, flags: &ServeArgs) -> Result<ServeOptions> {
     let cfg = &lake.config().server;
+    let defaults = ServeOptions::default();
     let listen = flags
         .listen
         .clone()
         .or_else(|| cfg.listen.clone())
-        .unwrap_or_else(|| "127.0.0.1:5433".into());
+        .unwrap_or(defaults.listen);
     // Durations and sizes arrive parsed (strata_catalog::units, for flags and strata.toml
     // alike): here a flag wins over strata.toml, which wins over the default.
-    let idle = flags
-        .idle_timeout
-        .or(cfg.idle_timeout)
-        .unwrap_or(Duration::from_secs(600));
-    let statement = flags
-        .statement_timeout
-        .or(cfg.statement_timeout)
-        .unwrap_or(Duration::ZERO);
-    // Zero is no limit, so a fraction of a millisecond rounds up rather than to "none".
-    let statement_timeout_ms = u64::try_from(statement.as_nanos().div_ceil(1_000_000))?;
-    let query_memory_limit = Some(
-        flags
-            .query_memory_limit
-            .or(cfg.query_memory_limit)
-            .unwrap_or(2 << 30),
-    );
+    // Zero is "never" for idle_timeout, as in strata.toml.
+    let idle_timeout = match flags.idle_timeout.or(cfg.idle_timeout) {
+        Some(idle) => (!idle.is_zero()).then_some(idle),
+        None => defaults.idle_timeout,
+    };
+    let statement_timeout_ms = match flags.statement_timeout.or(cfg.statement_timeout) {
+        // Zero is no limit, so a fraction of a millisecond rounds up rather than to "none".
+        Some(t) => u64::try_from(t.as_nanos().div_ceil(1_000_000))?,
+        None => defaults.statement_timeout_ms,
+    };
+    let query_memory_limit = flags
+        .query_memory_limit
+        .or(cfg.query_memory_limit)
+        .or(defaults.query_memory_limit);
     // Relative certificate paths in strata.toml are relative to a local lake's root.
     let root = match lake.uri() {
         u if u.starts_with("file://") => Some(PathBuf::from(&u["file://".len()..])),
@@ -61,41 +60,39 @@ pub fn options(lake: &Lake, flags: &ServeArgs) -> Result<ServeOptions> {
     if require_tls && tls.is_none() {
         bail!("require_tls is set but no certificate is: give --tls-cert and --tls-key");
     }
-    let defaults = Limits::default();
     let limits = Limits {
         max_query_size: flags
             .max_query_size
             .or(cfg.max_query_size)
-            .unwrap_or(defaults.max_query_size),
+            .unwrap_or(defaults.limits.max_query_size),
         max_message_size: flags
             .max_message_size
             .or(cfg.max_message_size)
-            .unwrap_or(defaults.max_message_size),
+            .unwrap_or(defaults.limits.max_message_size),
     };
-    // Never zero: the parser refuses 0 for startup_timeout.
-    let startup_timeout = flags
-        .startup_timeout
-        .or(cfg.startup_timeout)
-        .unwrap_or(Duration::from_secs(60));
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2);
     Ok(ServeOptions {
         listen,
-        max_connections: flags.max_connections.or(cfg.max_connections).unwrap_or(100),
-        idle_timeout: (!idle.is_zero()).then_some(idle),
+        max_connections: flags
+            .max_connections
+            .or(cfg.max_connections)
+            .unwrap_or(defaults.max_connections),
+        idle_timeout,
         statement_timeout_ms,
         query_memory_limit,
         tls,
         require_tls,
-        query_threads: flags.query_threads.unwrap_or(cores),
+        query_threads: flags.query_threads.unwrap_or(defaults.query_threads),
         limits,
-        startup_timeout,
+        // Never zero: the parser refuses 0 for startup_timeout.
+        startup_timeout: flags
+            .startup_timeout
+            .or(cfg.startup_timeout)
+            .unwrap_or(defaults.startup_timeout),
         statement_limits: StatementLimits {
             max_expression_depth: flags
                 .max_expression_depth
                 .or(cfg.max_expression_depth)
-                .unwrap_or(strata_sql::limits::DEFAULT_MAX_EXPRESSION_DEPTH),
+                .unwrap_or(defaults.statement_limits.max_expression_depth),
         },
     })
 }
