@@ -92,6 +92,47 @@ pub fn of(e: &SqlError) -> &'static str {
     }
 }
 
+/// The message a client sees: the error in its own words, without the prefixes DataFusion's
+/// wrappers add ("External error: ", "Error during planning: ", "Arrow error: "), which say
+/// where in the engine an error passed, not what went wrong.
+pub fn message(e: &SqlError) -> String {
+    match e {
+        SqlError::DataFusion(e)
+        | SqlError::Catalog(strata_catalog::CatalogError::DataFusion(e)) => datafusion_message(e),
+        other => other.to_string(),
+    }
+}
+
+fn datafusion_message(e: &DataFusionError) -> String {
+    use datafusion::arrow::error::ArrowError;
+    match e {
+        DataFusionError::External(inner) => {
+            if let Some(e) = inner.downcast_ref::<SqlError>() {
+                return message(e);
+            }
+            if let Some(e) = inner.downcast_ref::<DataFusionError>() {
+                return datafusion_message(e);
+            }
+            inner.to_string()
+        }
+        DataFusionError::Shared(inner) => datafusion_message(inner),
+        DataFusionError::Diagnostic(_, inner) => datafusion_message(inner),
+        DataFusionError::Context(context, inner) => {
+            format!("{context}: {}", datafusion_message(inner))
+        }
+        DataFusionError::Plan(m) | DataFusionError::Execution(m) => m.trim_end().to_string(),
+        DataFusionError::ArrowError(e, _) => match e.as_ref() {
+            ArrowError::DivideByZero => "division by zero".into(),
+            ArrowError::ExternalError(inner) => match inner.downcast_ref::<DataFusionError>() {
+                Some(e) => datafusion_message(e),
+                None => inner.to_string(),
+            },
+            other => other.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
 /// The code of each kind of error.
 pub fn code(kind: ErrorKind) -> &'static str {
     match kind {
@@ -211,6 +252,27 @@ mod tests {
             of(&PgError::new(INVALID_CURSOR_NAME, "x").into()),
             INVALID_CURSOR_NAME
         );
+    }
+
+    #[test]
+    fn messages_lose_datafusions_wrapper_prefixes() {
+        let hook: DataFusionError =
+            PgError::new("22008", "date/time field value out of range").into();
+        assert_eq!(
+            message(&SqlError::DataFusion(hook)),
+            "date/time field value out of range"
+        );
+        let plan = DataFusionError::Plan("table 'raw.crm.x' not found".into());
+        assert_eq!(
+            message(&SqlError::DataFusion(plan)),
+            "table 'raw.crm.x' not found"
+        );
+        let divide = DataFusionError::ArrowError(
+            Box::new(datafusion::arrow::error::ArrowError::DivideByZero),
+            None,
+        );
+        assert_eq!(message(&SqlError::DataFusion(divide)), "division by zero");
+        assert_eq!(message(&SqlError::Syntax("x".into())), "syntax error: x");
     }
 
     #[test]

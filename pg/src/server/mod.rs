@@ -182,7 +182,7 @@ impl CancelHandler for Canceller {
 /// An error for the client, with its SQLSTATE.
 pub(crate) fn error_info(e: &QueryError) -> ErrorInfo {
     let (severity, code, message) = match e {
-        QueryError::Sql(e) => ("ERROR", sqlstate::of(e), e.to_string()),
+        QueryError::Sql(e) => ("ERROR", sqlstate::of(e), sqlstate::message(e)),
         QueryError::Interrupted(Interrupt::Cancelled) => (
             "ERROR",
             QUERY_CANCELED,

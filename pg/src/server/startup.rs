@@ -241,7 +241,7 @@ impl Conn {
             .shared
             .pg
             .session(&opts)
-            .map_err(|e| fatal(crate::sqlstate::of(&e), &e.to_string()))?;
+            .map_err(|e| fatal(crate::sqlstate::of(&e), &crate::sqlstate::message(&e)))?;
         session.set_statement_limits(self.shared.statement_limits);
         let settings = session.settings().clone();
         for (k, v) in &metadata {

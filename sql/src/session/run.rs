@@ -247,7 +247,7 @@ impl Session {
 
     /// Adds the closest existing name to "not found" errors.
     fn explain_error(&self, e: DataFusionError) -> SqlError {
-        let msg = e.to_string();
+        let msg = plan_words(&e);
         if let Some(missing) = msg
             .split("table '")
             .nth(1)
@@ -287,6 +287,16 @@ impl Session {
             }
         }
         SqlError::DataFusion(e)
+    }
+}
+
+/// A planning error in the planner's own words, without the "Error during planning: " prefix
+/// and the diagnostic wrapper DataFusion puts around it.
+fn plan_words(e: &DataFusionError) -> String {
+    match e {
+        DataFusionError::Diagnostic(_, inner) => plan_words(inner),
+        DataFusionError::Plan(m) => m.trim_end().to_string(),
+        other => other.to_string(),
     }
 }
 

@@ -106,3 +106,31 @@ fn rollback_to_savepoint_resumes_the_aborted_block_without_ending_it() {
     assert_eq!(status_after("SELECT 1"), 'T');
     assert_eq!(status_after("COMMIT"), 'I');
 }
+
+#[tokio::test]
+async fn errors_reach_clients_in_their_own_words_without_wrapper_prefixes() {
+    let server = InProcess::sample();
+    let client = connect(&server.url("t", "enhanced")).await;
+    for (sql, code, text) in [
+        (
+            "SELECT to_date('2026-02-30', 'YYYY-MM-DD')",
+            "22008",
+            "date/time field value out of range: \"2026-02-30\"",
+        ),
+        ("SELECT 1 / 0", "22012", "division by zero"),
+        (
+            "SELECT current_setting('nope')",
+            "42704",
+            "unrecognized configuration parameter \"nope\"",
+        ),
+        (
+            "SELECT * FROM raw.crm.customerz",
+            "42P01",
+            "table 'raw.crm.customerz' not found (did you mean raw.crm.customers?)",
+        ),
+    ] {
+        let e = client.simple_query(sql).await.unwrap_err();
+        let db = e.as_db_error().unwrap_or_else(|| panic!("{sql}: {e}"));
+        assert_eq!((db.code().code(), db.message()), (code, text), "{sql}");
+    }
+}
