@@ -13,8 +13,8 @@ use datafusion::sql::parser::{ResetStatement as DFReset, Statement as DFStatemen
 use datafusion::sql::sqlparser::ast::{self, Reset, Set};
 use std::sync::Arc;
 use strata_sql::{
-    one_value as one_row, setting_name, value_text, Described, Output, Result, Session, SqlError,
-    Statement, StatementHook, StatementKind, StatementLimits,
+    is_strata_setting, one_value as one_row, setting_name, value_text, Described, Output, Result,
+    Session, SqlError, Statement, StatementHook, StatementKind, StatementLimits,
 };
 
 /// The hook of one Postgres session, over that session's state.
@@ -71,7 +71,7 @@ async fn describe(
     match s.as_ref() {
         ast::Statement::ShowVariable { variable } => {
             let name = setting_name(variable);
-            if name.starts_with("datafusion.") || name == "strata.as_of" || name == "search_path" {
+            if name.starts_with("datafusion.") || is_strata_setting(&name) {
                 return Ok(None);
             }
             Ok(Some(Described {
@@ -254,7 +254,7 @@ fn pg_set(session: &Session, pg: &PgState, set: &Set) -> Result<Option<Output>> 
             variable, values, ..
         } => {
             let var = variable.to_string().to_ascii_lowercase();
-            if var == "strata.as_of" || var == "search_path" {
+            if is_strata_setting(&var) {
                 return Ok(None);
             }
             if let Some(rest) = var.strip_prefix("datafusion.") {

@@ -26,7 +26,8 @@ pub use hook::StatementHook;
 pub use limits::StatementLimits;
 pub use memory::{limit_memory, MemoryUse};
 pub use session::{
-    one_value, setting_name, value_text, Described, Output, ScanProgress, Session, SessionOptions,
+    is_strata_setting, one_value, setting_name, value_text, Described, Output, ScanProgress,
+    Session, SessionOptions,
 };
 pub use statement::{Kind as StatementKind, Statement, Transaction};
 pub use strata_catalog::{Lake, ZONES};

@@ -2,7 +2,7 @@
 //! and the log line of each statement. The protocol phases are beside it: `simple.rs`
 //! (Query), `extended.rs` and `portal.rs` (Parse/Bind/Describe/Execute), `copy.rs` (COPY
 //! out), and `responses.rs` (what every phase sends: rows, errors, tags).
-use super::exec::{deadline_after, QueryError, Ran, Stopper};
+use super::exec::{QueryError, Ran, Stopper};
 use super::extended::StmtParser;
 use super::startup::AuthStage;
 use super::Shared;
@@ -76,12 +76,11 @@ impl Conn {
     }
 
     pub(super) fn stopper(&self, session: &PgSession) -> Stopper {
-        let timeout = session.settings().statement_timeout_ms();
-        Stopper {
-            cancel: self.cancel.subscribe(),
-            shutdown: self.shared.shutdown.subscribe(),
-            deadline: deadline_after(timeout),
-        }
+        Stopper::new(
+            self.cancel.subscribe(),
+            self.shared.shutdown.subscribe(),
+            session.settings().statement_timeout_ms(),
+        )
     }
 
     pub(super) async fn run(

@@ -164,6 +164,20 @@ pub struct Stopper {
 }
 
 impl Stopper {
+    /// Stops on the connection's cancel signal, on server shutdown, or after the session's
+    /// statement_timeout (0 = none).
+    pub fn new(
+        cancel: watch::Receiver<u64>,
+        shutdown: watch::Receiver<bool>,
+        timeout_ms: u64,
+    ) -> Stopper {
+        Stopper {
+            cancel,
+            shutdown,
+            deadline: deadline_after(timeout_ms),
+        }
+    }
+
     async fn stopped(&mut self) -> Interrupt {
         let start = *self.cancel.borrow_and_update();
         let deadline = self.deadline;
@@ -355,6 +369,6 @@ pub(super) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// A duration for `statement_timeout`-style settings; zero means none.
-pub fn deadline_after(ms: u64) -> Option<Instant> {
+fn deadline_after(ms: u64) -> Option<Instant> {
     (ms > 0).then(|| Instant::now() + Duration::from_millis(ms))
 }

@@ -2,7 +2,7 @@
 //! query runtime, with the parameter types a client declared), Describe, and Execute (run in
 //! `portal.rs`); Bind's values are decoded in `params.rs`.
 use super::conn::Conn;
-use super::exec::{deadline_after, Stopper};
+use super::exec::Stopper;
 use super::params::{oid_alias_type, param_type, sql_type_name};
 use super::{error_info, Shared};
 use crate::sqlstate::{PgError, PROTOCOL_VIOLATION, SYNTAX_ERROR};
@@ -32,6 +32,16 @@ use tokio::sync::watch;
 pub struct Prepared {
     pub(super) stmt: Statement,
     pub(super) described: Described,
+}
+
+impl Prepared {
+    /// The RowDescription of its result set in `format`; none for statements without rows.
+    fn fields(&self, format: &Format) -> Vec<FieldInfo> {
+        match &self.described.schema {
+            Some(s) => encode::fields(s, format),
+            None => vec![],
+        }
+    }
 }
 
 pub struct StmtParser {
@@ -65,12 +75,11 @@ impl QueryParser for StmtParser {
             .map(|t| t.as_ref().and_then(sql_type_name))
             .collect();
         let sql = sql.to_owned();
-        let timeout = session.settings().statement_timeout_ms();
-        let stopper = Stopper {
-            cancel: self.cancel.clone(),
-            shutdown: self.shared.shutdown.subscribe(),
-            deadline: deadline_after(timeout),
-        };
+        let stopper = Stopper::new(
+            self.cancel.clone(),
+            self.shared.shutdown.subscribe(),
+            session.settings().statement_timeout_ms(),
+        );
         let preparing = async move {
             let mut stmts = session.parse(&sql)?;
             if stmts.len() > 1 {
@@ -102,10 +111,7 @@ impl QueryParser for StmtParser {
         stmt: &Prepared,
         format: Option<&Format>,
     ) -> PgWireResult<Vec<FieldInfo>> {
-        Ok(match &stmt.described.schema {
-            Some(s) => encode::fields(s, format.unwrap_or(&Format::UnifiedText)),
-            None => vec![],
-        })
+        Ok(stmt.fields(format.unwrap_or(&Format::UnifiedText)))
     }
 }
 
@@ -186,10 +192,7 @@ impl ExtendedQueryHandler for Conn {
                     .unwrap_or(Type::TEXT),
             })
             .collect();
-        let fields = match &ours.schema {
-            Some(s) => encode::fields(s, &Format::UnifiedText),
-            None => vec![],
-        };
+        let fields = target.statement.fields(&Format::UnifiedText);
         Ok(DescribeStatementResponse::new(params, fields))
     }
 
@@ -205,10 +208,10 @@ impl ExtendedQueryHandler for Conn {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         Ok(DescribePortalResponse::new(
-            match &portal.statement.statement.described.schema {
-                Some(s) => encode::fields(s, &portal.result_column_format),
-                None => vec![],
-            },
+            portal
+                .statement
+                .statement
+                .fields(&portal.result_column_format),
         ))
     }
 

@@ -46,7 +46,7 @@ impl Session {
             DFStatement::Statement(s) => match s.as_ref() {
                 ast::Statement::ShowVariable { variable } => {
                     let name = super::setting_name(variable);
-                    if self.is_strata_setting(&name) {
+                    if super::is_strata_setting(&name) {
                         let column = Field::new(name, DataType::Utf8, false);
                         return Ok(Described {
                             schema: Some(Arc::new(Schema::new(vec![column]))),

@@ -11,7 +11,7 @@ mod run;
 mod settings;
 
 pub use describe::Described;
-pub use settings::{one_value, setting_name, value_text};
+pub use settings::{is_strata_setting, one_value, setting_name, value_text};
 
 use crate::engine::Engine;
 use crate::hook::StatementHook;

@@ -106,11 +106,6 @@ impl Session {
         }
     }
 
-    /// Whether SHOW of `name` (as [`setting_name`] spells it) is answered by Strata itself.
-    pub(crate) fn is_strata_setting(&self, name: &str) -> bool {
-        matches!(name, "strata.as_of" | "search_path")
-    }
-
     /// The session time zone: how `timestamp with time zone` values are shown and which zone
     /// a zoneless timestamp literal is cast from. `default` and `local` mean UTC.
     pub fn set_time_zone(&self, zone: &str) -> Result<()> {
@@ -146,6 +141,12 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// Whether a setting (as [`setting_name`] spells it) is one Strata answers itself, in every
+/// session: front ends' hooks leave SET and SHOW of these to the session.
+pub fn is_strata_setting(name: &str) -> bool {
+    matches!(name, "strata.as_of" | "search_path")
 }
 
 /// The one spelling of a setting's name in SET and SHOW, for answering and for describing
