@@ -54,6 +54,55 @@ pub enum Command {
     Serve(ServeArgs),
     /// Read a password (from stdin) and print the SCRAM-SHA-256 verifier for strata.toml.
     Password,
+    /// Append files to a table as one batch (one Delta commit), creating the table if needed.
+    Ingest(IngestArgs),
+    /// Rewrite small files of Delta tables into files near a target size (one commit each).
+    Optimize(OptimizeArgs),
+    /// Make a plain-Parquet table a Delta table in place, keeping its files and answers.
+    Convert(ConvertArgs),
+}
+
+/// `strata optimize [TABLE…] [--target-size 128MB]` (docs/delta.md#file-sizes-optimize-and-vacuum).
+#[derive(Debug, Clone, clap::Args)]
+pub struct OptimizeArgs {
+    /// Lake root (as for the REPL); defaults to STRATA_LAKE, then the sample lake.
+    #[arg(long, env = "STRATA_LAKE", value_name = "URI")]
+    pub lake: Option<String>,
+    /// Tables as zone.schema.table; none: every Delta table of the lake.
+    #[arg(value_name = "TABLE")]
+    pub tables: Vec<String>,
+    /// Size to aim the new files at, e.g. 128MB, 1GB.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "128MB")]
+    pub target_size: usize,
+}
+
+/// `strata convert zone.schema.table` (docs/delta.md#convert-to-delta).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConvertArgs {
+    /// Lake root (as for the REPL); defaults to STRATA_LAKE, then the sample lake.
+    #[arg(long, env = "STRATA_LAKE", value_name = "URI")]
+    pub lake: Option<String>,
+    /// The table to convert, as zone.schema.table.
+    #[arg(value_name = "TABLE")]
+    pub table: String,
+}
+
+/// `strata ingest zone.schema.table FILE…` (docs/delta.md#strata-ingest).
+#[derive(Debug, Clone, clap::Args)]
+pub struct IngestArgs {
+    /// Lake root (as for the REPL); defaults to STRATA_LAKE, then the sample lake.
+    #[arg(long, env = "STRATA_LAKE", value_name = "URI")]
+    pub lake: Option<String>,
+    /// The table to append to, as zone.schema.table.
+    #[arg(value_name = "TABLE")]
+    pub table: String,
+    /// Files to read (any format Strata reads); `-` reads stdin.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<std::path::PathBuf>,
+    /// Format of files whose extension does not say (stdin: csv unless given):
+    /// parquet, csv, tsv, json (ndjson), arrow.
+    #[arg(long = "format", value_name = "FORMAT")]
+    pub file_format: Option<String>,
 }
 
 /// `strata serve`: flags override `[server]` in the lake's strata.toml.

@@ -8,6 +8,7 @@ mod repl;
 mod script;
 mod serve;
 mod shell;
+mod write;
 
 use anyhow::{Context as _, Result};
 use cli::{Cli, Input};
@@ -33,6 +34,9 @@ fn run(cli: Cli, inputs: Vec<Input>) -> Result<ExitCode> {
     match &cli.command_ {
         Some(cli::Command::Password) => return password(),
         Some(cli::Command::Serve(args)) => return serve(&cli, args.clone()),
+        Some(cli::Command::Ingest(args)) => return write::ingest(&cli, args),
+        Some(cli::Command::Optimize(args)) => return write::optimize(&cli, args),
+        Some(cli::Command::Convert(args)) => return write::convert(&cli, args),
         None => {}
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -135,7 +139,7 @@ fn serve(cli: &Cli, args: cli::ServeArgs) -> Result<ExitCode> {
 }
 
 /// The lake to open: the given URI, or the built-in sample lake (created on first use).
-fn lake_uri(given: Option<&str>, quiet: bool) -> Result<String> {
+pub(crate) fn lake_uri(given: Option<&str>, quiet: bool) -> Result<String> {
     Ok(match given.filter(|u| !u.trim().is_empty()) {
         Some(uri) => uri.to_string(),
         None => {

@@ -1,5 +1,6 @@
 //! Zones as DataFusion catalogs: schemas and tables come from the lake's current listing, and
 //! every zone also holds the `strata` schema with the metadata table.
+use crate::batches::BatchesTable;
 use crate::lake::Lake;
 use crate::meta::MetaTable;
 use crate::{TableName, META_SCHEMA};
@@ -112,15 +113,19 @@ struct MetaSchema {
 #[async_trait]
 impl SchemaProvider for MetaSchema {
     fn table_names(&self) -> Vec<String> {
-        vec!["tables".into()]
+        vec!["batches".into(), "tables".into()]
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
-        Ok((name == "tables").then(|| Arc::new(MetaTable::new(self.lake.clone())) as _))
+        Ok(match name {
+            "tables" => Some(Arc::new(MetaTable::new(self.lake.clone()))),
+            "batches" => Some(Arc::new(BatchesTable::new(self.lake.clone()))),
+            _ => None,
+        })
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        name == "tables"
+        name == "tables" || name == "batches"
     }
 }
 

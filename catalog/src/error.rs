@@ -30,6 +30,12 @@ pub enum CatalogError {
         kind: FileErrorKind,
         message: String,
     },
+    /// The Delta log of the table folder `table` cannot be read or written (docs/delta.md).
+    #[error("Delta table '{table}': {message}")]
+    Delta { table: String, message: String },
+    /// A write lost a race with another writer and changed nothing; it may be run again.
+    #[error("write conflict: {0}")]
+    Conflict(String),
     /// Two tables resolve to the same name (e.g. a real `t_history` beside keyed `t`).
     #[error("name clash: {0}")]
     Clash(String),

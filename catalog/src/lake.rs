@@ -1,6 +1,7 @@
 //! The [`Lake`]: one listing of the store shared by every session, refreshed when older than
 //! `refresh`, with resolved tables cached until their files change.
 use crate::config::{LakeConfig, Mode};
+use crate::delta::{files::delta_files, LogCache};
 use crate::error::{CatalogError, Result};
 use crate::listing::{list_lake, DiscoveredTable, Listing};
 use crate::provider::{HistoryTable, LatestTable, SnapshotTable};
@@ -33,6 +34,8 @@ pub struct Lake {
     /// Resolved tables by name, with the fingerprint of the files they were resolved from.
     resolved: Mutex<HashMap<TableName, (u64, Slot)>>,
     file_cache: FileInfoCache,
+    /// Parsed Delta commits (they never change once written).
+    log_cache: LogCache,
 }
 
 impl std::fmt::Debug for Lake {
@@ -84,6 +87,7 @@ impl Lake {
             refresh_lock: Default::default(),
             resolved: Default::default(),
             file_cache: Default::default(),
+            log_cache: Default::default(),
         }))
     }
 
@@ -94,6 +98,14 @@ impl Lake {
 
     pub fn config(&self) -> &LakeConfig {
         &self.config
+    }
+
+    pub(crate) fn store(&self) -> &LakeStore {
+        &self.store
+    }
+
+    pub(crate) fn log_cache(&self) -> &LogCache {
+        &self.log_cache
     }
 
     /// Registers the lake's object store and its zones as catalogs on `ctx`.
@@ -208,13 +220,26 @@ impl Lake {
         };
         let table = slot
             .get_or_try_init(|| async {
+                let config = self.config.tables.get(&name.to_string());
+                let (store, url, cache) = (&self.store.store, &self.store.url, &self.file_cache);
+                if !discovered.is_delta() {
+                    return resolve(&self.ctx, store, url, cache, discovered, config, None)
+                        .await
+                        .map(Arc::new);
+                }
+                let delta = delta_files(&self.store, discovered, &self.log_cache).await?;
+                let from_log = DiscoveredTable {
+                    files: delta.files.iter().map(|f| f.file.clone()).collect(),
+                    ..discovered.clone()
+                };
                 resolve(
                     &self.ctx,
-                    &self.store.store,
-                    &self.store.url,
-                    &self.file_cache,
-                    discovered,
-                    self.config.tables.get(&name.to_string()),
+                    store,
+                    url,
+                    cache,
+                    &from_log,
+                    config,
+                    Some(&delta),
                 )
                 .await
                 .map(Arc::new)
@@ -330,10 +355,17 @@ pub fn provider_for(
 
 fn fingerprint(t: &DiscoveredTable) -> u64 {
     let mut h = DefaultHasher::new();
-    for f in &t.files {
-        f.meta.location.as_ref().hash(&mut h);
-        f.meta.size.hash(&mut h);
-        f.meta.last_modified.hash(&mut h);
+    // A Delta table changes with its log; its data files also count, since a removed file that
+    // VACUUM deleted no longer answers time travel.
+    for f in t
+        .files
+        .iter()
+        .map(|f| &f.meta)
+        .chain(t.delta_log.iter().flatten())
+    {
+        f.location.as_ref().hash(&mut h);
+        f.size.hash(&mut h);
+        f.last_modified.hash(&mut h);
     }
     h.finish()
 }

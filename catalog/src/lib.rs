@@ -2,8 +2,10 @@
 //! configuration, and the latest / as-of / snapshot table providers.
 //!
 //! Entry point: [`Lake::open`], then [`Lake::register`] on a `SessionContext`.
+mod batches;
 mod catalog;
 pub mod config;
+pub mod delta;
 mod error;
 pub mod format;
 mod lake;

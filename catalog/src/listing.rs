@@ -27,7 +27,19 @@ pub struct DiscoveredTable {
     /// Folder relative to the lake root.
     pub dir: String,
     pub files: Vec<LakeFile>,
+    /// The files of `_delta_log/` when the folder is a Delta table (docs/delta.md). Its data
+    /// files then come from the log; `files` only says which of them are still in the store.
+    pub delta_log: Option<Vec<ObjectMeta>>,
 }
+
+impl DiscoveredTable {
+    pub fn is_delta(&self) -> bool {
+        self.delta_log.is_some()
+    }
+}
+
+/// The folder name of a Delta table's transaction log.
+pub const DELTA_LOG: &str = "_delta_log";
 
 /// One complete listing of the lake.
 #[derive(Debug, Clone)]
@@ -55,7 +67,7 @@ pub fn parse_partition(component: &str) -> Option<(String, String)> {
     Some((k.to_string(), percent_decode(v)))
 }
 
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -85,23 +97,41 @@ pub async fn list_lake(store: &LakeStore, config: &LakeConfig) -> Result<Listing
             uri: store.uri.clone(),
             source,
         })?;
-    let mut files: Vec<(String, ObjectMeta)> = objects
-        .into_iter()
-        .filter_map(|m| {
-            let rel = store.relative(&m.location)?.to_string();
-            (!is_ignored(&rel, &m)).then_some((rel, m))
-        })
-        .collect();
+    let mut files: Vec<(String, ObjectMeta)> = vec![];
+    let mut logs: BTreeMap<String, Vec<ObjectMeta>> = BTreeMap::new();
+    for m in objects {
+        let Some(rel) = store.relative(&m.location).map(str::to_string) else {
+            continue;
+        };
+        if let Some(dir) = delta_table_dir(&rel) {
+            logs.entry(dir.to_string()).or_default().push(m);
+        } else if !is_ignored(&rel, &m) {
+            files.push((rel, m));
+        }
+    }
     files.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(Listing {
-        tables: sort_into_tables(files, config)?,
+        tables: sort_into_tables(files, logs, config)?,
         listed_at: started,
     })
 }
 
-/// Assigns listed files (relative path, metadata) to tables.
+/// The table folder of a file inside a Delta log (`<dir>/_delta_log/<file>`), for the log's
+/// commits and checkpoints; None for anything else (temporary files of a commit included).
+fn delta_table_dir(rel: &str) -> Option<&str> {
+    let (dir, file) = rel.rsplit_once(&format!("/{DELTA_LOG}/"))?;
+    let wanted = file.ends_with(".json")
+        || file.ends_with(".checkpoint.parquet")
+        || file.contains(".checkpoint.")
+        || file == "_last_checkpoint";
+    (wanted && !file.contains('/') && !file.starts_with('.')).then_some(dir)
+}
+
+/// Assigns listed files (relative path, metadata) to tables; `logs` are the Delta logs found,
+/// by table folder.
 pub fn sort_into_tables(
     files: Vec<(String, ObjectMeta)>,
+    logs: BTreeMap<String, Vec<ObjectMeta>>,
     config: &LakeConfig,
 ) -> Result<BTreeMap<TableName, DiscoveredTable>> {
     let mut tables: BTreeMap<TableName, DiscoveredTable> = BTreeMap::new();
@@ -123,12 +153,20 @@ pub fn sort_into_tables(
                 name: name.clone(),
                 dir,
                 files: vec![],
+                delta_log: None,
             },
         );
     }
 
-    // Which zone/<x> folders are tables of schema `public`: they hold files or k=v folders.
+    // Which zone/<x> folders are tables of schema `public`: they hold files or k=v folders,
+    // or a Delta log.
     let mut public_tables: std::collections::BTreeSet<(String, String)> = Default::default();
+    for dir in logs.keys() {
+        let parts: Vec<&str> = dir.split('/').collect();
+        if parts.len() == 2 && ZONES.contains(&parts[0]) {
+            public_tables.insert((parts[0].to_string(), parts[1].to_string()));
+        }
+    }
     for (rel, _) in &files {
         let parts: Vec<&str> = rel.split('/').collect();
         if parts.len() >= 3
@@ -177,9 +215,44 @@ pub fn sort_into_tables(
                 name,
                 dir,
                 files: vec![],
+                delta_log: None,
             });
         let inner = parts[depth..].join("/");
         push_file(entry, &inner, meta);
+    }
+
+    // Delta logs make their folders Delta tables, also before the first data file is written.
+    for (dir, log) in logs {
+        let name = match configured.iter().find(|(p, _)| *p == dir) {
+            Some((_, name)) => name.clone(),
+            None => {
+                let parts: Vec<&str> = dir.split('/').collect();
+                match parts.as_slice() {
+                    [zone, table] if ZONES.contains(zone) => TableName::new(zone, "public", table),
+                    [zone, schema, table]
+                        if ZONES.contains(zone)
+                            && !public_tables.contains(&(zone.to_string(), schema.to_string())) =>
+                    {
+                        TableName::new(zone, schema, table)
+                    }
+                    _ => continue, // a log deeper inside a table is that table's data
+                }
+            }
+        };
+        if configured.iter().any(|(p, n)| *n == name && *p != dir) {
+            continue; // the configured table reads from its own path
+        }
+        let entry = tables
+            .entry(name.clone())
+            .or_insert_with(|| DiscoveredTable {
+                name,
+                dir: dir.clone(),
+                files: vec![],
+                delta_log: None,
+            });
+        if entry.dir == dir {
+            entry.delta_log = Some(log);
+        }
     }
     Ok(tables)
 }
@@ -218,7 +291,7 @@ mod tests {
             .map(|p| (p.to_string(), meta(10)))
             .filter(|(p, m)| !is_ignored(p, m))
             .collect();
-        sort_into_tables(files, &LakeConfig::default()).unwrap()
+        sort_into_tables(files, Default::default(), &LakeConfig::default()).unwrap()
     }
 
     fn names(t: &BTreeMap<TableName, DiscoveredTable>) -> Vec<String> {
@@ -266,6 +339,41 @@ mod tests {
         ]);
         assert_eq!(names(&t), ["raw.crm.customers"]);
         assert_eq!(t[&TableName::new("raw", "crm", "customers")].files.len(), 1);
+    }
+
+    #[test]
+    fn a_delta_log_makes_its_folder_a_delta_table_even_without_data_files() {
+        let logs: BTreeMap<String, Vec<ObjectMeta>> = [
+            ("raw/crm/orders".to_string(), vec![meta(10)]),
+            ("raw/events".to_string(), vec![meta(10)]),
+        ]
+        .into();
+        let files = vec![("raw/crm/orders/part-0.parquet".to_string(), meta(10))];
+        let t = sort_into_tables(files, logs, &LakeConfig::default()).unwrap();
+        assert_eq!(names(&t), ["raw.crm.orders", "raw.public.events"]);
+        let orders = &t[&TableName::new("raw", "crm", "orders")];
+        assert!(orders.is_delta());
+        assert_eq!(orders.files.len(), 1);
+        assert!(t[&TableName::new("raw", "public", "events")].is_delta());
+    }
+
+    #[test]
+    fn only_commits_and_checkpoints_are_log_files() {
+        assert_eq!(
+            delta_table_dir("raw/s/t/_delta_log/00000000000000000000.json"),
+            Some("raw/s/t")
+        );
+        assert_eq!(
+            delta_table_dir("raw/s/t/_delta_log/00000000000000000010.checkpoint.parquet"),
+            Some("raw/s/t")
+        );
+        assert_eq!(
+            delta_table_dir("raw/s/t/_delta_log/_last_checkpoint"),
+            Some("raw/s/t")
+        );
+        assert_eq!(delta_table_dir("raw/s/t/_delta_log/.0.json.tmp"), None);
+        assert_eq!(delta_table_dir("raw/s/t/_delta_log/_commits/x.json"), None);
+        assert_eq!(delta_table_dir("raw/s/t/part-0.parquet"), None);
     }
 
     #[test]

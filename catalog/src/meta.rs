@@ -82,18 +82,29 @@ impl MetaTable {
             name.append_value(&tn.table);
             mode.append_value(config.mode().to_string());
             key.append_option((!config.key.is_empty()).then(|| config.key.join(", ")));
-            files.append_value(discovered.files.len() as i64);
-            bytes.append_value(discovered.files.iter().map(|f| f.meta.size as i64).sum());
+            // A Delta folder's count is what its newest version holds (known once resolved).
+            if !discovered.is_delta() {
+                files.append_value(discovered.files.len() as i64);
+                bytes.append_value(discovered.files.iter().map(|f| f.meta.size as i64).sum());
+            }
             description.append_option(config.description.as_deref());
             tags.append_option((!config.tags.is_empty()).then(|| config.tags.join(", ")));
             path.append_value(&discovered.dir);
             match self.lake.resolve(tn).await {
                 Ok(t) => {
                     source.append_value(t.ingest.to_string());
-                    format.append_value(t.kind.name());
+                    format.append_value(match discovered.is_delta() {
+                        true => "delta",
+                        false => t.kind.name(),
+                    });
+                    let live = || t.files.iter().filter(|f| f.visible_at(None));
+                    if discovered.is_delta() {
+                        files.append_value(live().count() as i64);
+                        bytes.append_value(live().map(|f| f.meta.size as i64).sum());
+                    }
                     let all =
                         |f: fn(&crate::resolve::ResolvedFile) -> Option<i64>| -> Option<Vec<i64>> {
-                            t.files.iter().map(f).collect()
+                            live().map(f).collect()
                         };
                     rows.append_option(all(|f| f.rows.map(|r| r as i64)).map(|v| v.iter().sum()));
                     oldest.append_option(all(|f| f.ingest_min).and_then(|v| v.into_iter().min()));
@@ -101,6 +112,10 @@ impl MetaTable {
                     error.append_null();
                 }
                 Err(e) => {
+                    if discovered.is_delta() {
+                        files.append_null();
+                        bytes.append_null();
+                    }
                     source.append_null();
                     format.append_null();
                     rows.append_null();

@@ -25,6 +25,8 @@ pub const INVALID_PARAMETER_VALUE: &str = "22023";
 pub const INVALID_TEXT_REPRESENTATION: &str = "22P02";
 pub const BAD_FILE_FORMAT: &str = "22P04";
 pub const READ_ONLY: &str = "25006";
+/// A write that lost a race with another writer (PostgreSQL's serialization_failure: retry).
+pub const SERIALIZATION_FAILURE: &str = "40001";
 pub const IN_FAILED_TRANSACTION: &str = "25P02";
 pub const INVALID_SQL_STATEMENT_NAME: &str = "26000";
 pub const INVALID_CURSOR_NAME: &str = "34000";
@@ -160,6 +162,7 @@ pub fn code(kind: ErrorKind) -> &'static str {
         ErrorKind::File(kind) => file_code(kind),
         ErrorKind::Io => IO_ERROR,
         ErrorKind::Plan => SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION,
+        ErrorKind::Conflict => SERIALIZATION_FAILURE,
         ErrorKind::FrontEnd | ErrorKind::Internal => INTERNAL_ERROR,
         _ => INTERNAL_ERROR,
     }

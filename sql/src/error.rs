@@ -87,6 +87,8 @@ pub enum ErrorKind {
     ReadOnly,
     /// A value a setting or function does not accept.
     InvalidValue,
+    /// A write lost a race with another writer and changed nothing; running it again may work.
+    Conflict,
     /// Text that does not convert to the type asked for.
     InvalidText,
     DivisionByZero,
@@ -116,6 +118,7 @@ fn catalog_kind(e: &CatalogError) -> ErrorKind {
         CatalogError::Value(_) => ErrorKind::InvalidValue,
         CatalogError::Store { .. } => ErrorKind::Io,
         CatalogError::File { kind, .. } => ErrorKind::File(*kind),
+        CatalogError::Conflict(_) => ErrorKind::Conflict,
         _ => ErrorKind::Data,
     }
 }

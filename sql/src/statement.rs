@@ -79,6 +79,8 @@ pub enum Kind {
     Accepted(String),
     /// `MOVE …`: a FETCH whose rows are skipped (cursors only move forward).
     Move(Box<DFStatement>),
+    /// `OPTIMIZE`, `VACUUM`, `CONVERT TO DELTA`: Delta table maintenance.
+    Maintain(crate::maintenance::Maintenance),
 }
 
 /// What a statement does to a transaction block.
@@ -295,6 +297,9 @@ fn parse_one(text: String, limits: &StatementLimits) -> Result<Statement> {
     if words == ["REFRESH"] {
         return Ok(Statement::new(text, Kind::Refresh));
     }
+    if let Some(m) = crate::maintenance::parse(&text)? {
+        return Ok(Statement::new(text, Kind::Maintain(m)));
+    }
     let dialect = StrataDialect::default();
     let syntax = |e: DataFusionError| match e {
         DataFusionError::SQL(e, _) => SqlError::Syntax(match *e {
@@ -344,7 +349,7 @@ fn check_placeholders(stmt: &Statement) -> Result<()> {
     }
     let ast = match &stmt.kind {
         Kind::Sql(ast) | Kind::CopyOut(ast, _) | Kind::Move(ast) => ast,
-        Kind::Refresh | Kind::Accepted(_) => return Ok(()),
+        Kind::Refresh | Kind::Accepted(_) | Kind::Maintain(_) => return Ok(()),
     };
     let DFStatement::Statement(s) = ast.as_ref() else {
         return Ok(());

@@ -3,6 +3,7 @@
 //! `setup` installs the client programs they drive on first use.
 mod bad_input;
 mod cli;
+mod delta;
 mod dispatch;
 mod lakes;
 mod repl;

@@ -452,3 +452,53 @@ fn running_repl_sees_new_s3_files_after_the_refresh_interval() {
     }
     repl.quit();
 }
+
+/// Delta writes on S3 (docs/delta.md): a table created and appended by `strata ingest`, a
+/// DELETE, OPTIMIZE and time travel, all through the S3 API with conditional puts.
+#[test]
+fn delta_writes_on_s3_create_append_delete_and_optimize() {
+    let moto = Moto::start(&[]);
+    moto.create_bucket("lake");
+    let env = moto.env();
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.csv");
+    std::fs::write(&first, "id,item\n1,pen\n2,ink\n").unwrap();
+    let second = dir.path().join("second.csv");
+    std::fs::write(&second, "id,item\n3,pad\n").unwrap();
+    for f in [&first, &second] {
+        ok(
+            "s3://lake",
+            &env,
+            &["ingest", "raw.shop.orders", f.to_str().unwrap()],
+        );
+    }
+    let count = |sql: &str| ok("s3://lake", &env, &["-c", sql]);
+    assert_eq!(
+        count("SELECT id, item FROM raw.shop.orders ORDER BY id"),
+        "id,item\n1,pen\n2,ink\n3,pad\n"
+    );
+    let first_stamp = count("SELECT min(_ingested_at) AS t FROM raw.shop.orders");
+    let first_stamp = first_stamp.lines().nth(1).unwrap().to_string();
+    ok(
+        "s3://lake",
+        &env,
+        &[
+            "-c",
+            "DELETE FROM raw.shop.orders WHERE id = 2",
+            "-c",
+            "OPTIMIZE raw.shop.orders",
+        ],
+    );
+    assert_eq!(
+        count("SELECT id FROM raw.shop.orders ORDER BY id"),
+        "id\n1\n3\n"
+    );
+    assert_eq!(
+        count(&format!("SELECT id FROM raw.shop.orders FOR SYSTEM_TIME AS OF TIMESTAMP '{first_stamp}' ORDER BY id")),
+        "id\n1\n2\n"
+    );
+    assert_eq!(
+        count("SELECT version, operation FROM strata.batches ORDER BY version"),
+        "version,operation\n0,CREATE TABLE\n1,WRITE\n2,DELETE\n3,OPTIMIZE\n"
+    );
+}

@@ -239,7 +239,7 @@ impl TableProvider for HistoryTable {
         let files: Vec<&ResolvedFile> = t
             .files
             .iter()
-            .filter(|f| file_in_range(f, lo, hi))
+            .filter(|f| f.visible_at(as_of) && file_in_range(f, lo, hi))
             .collect();
         let files = prune_by_partition_values(state, t, files, filters)?;
         let wanted: Vec<usize> = projection

@@ -78,6 +78,7 @@ impl TableProvider for SnapshotTable {
             let newest = t
                 .files
                 .iter()
+                .filter(|f| f.visible_at(as_of))
                 .filter_map(|f| f.ingest_min)
                 .filter(|m| as_of.is_none_or(|a| *m <= a))
                 .max();

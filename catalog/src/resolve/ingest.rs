@@ -76,7 +76,7 @@ pub(crate) fn typed_value(v: Option<&str>, t: &DataType) -> ScalarValue {
     let Some(v) = v else {
         return ScalarValue::try_from(t).unwrap_or(ScalarValue::Null);
     };
-    match t {
+    let value = match t {
         DataType::Int64 => ScalarValue::Int64(v.parse().ok()),
         DataType::Date32 => ScalarValue::Date32(
             chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
@@ -93,7 +93,14 @@ pub(crate) fn typed_value(v: Option<&str>, t: &DataType) -> ScalarValue {
             Some("UTC".into()),
         ),
         _ => ScalarValue::Utf8(Some(v.to_string())),
+    };
+    // Declared types (a Delta table's partition columns) other than the inferred ones.
+    if &value.data_type() == t {
+        return value;
     }
+    value
+        .cast_to(t)
+        .unwrap_or_else(|_| ScalarValue::try_from(t).unwrap_or(ScalarValue::Null))
 }
 
 pub(crate) fn choose_ingest(

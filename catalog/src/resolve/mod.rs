@@ -2,6 +2,7 @@
 //! partition values typed, the ingestion-time source chosen and every file's ingestion time
 //! bounds worked out (docs/lake.md, docs/tables.md#ingestion-time).
 use crate::config::{IngestedAtConfig, Mode, TableConfig};
+use crate::delta::DeltaFiles;
 use crate::error::{full_path, read_failure, CatalogError, FileErrorKind, Result};
 use crate::format::{self, Detected, Kind};
 use crate::listing::{DiscoveredTable, LakeFile};
@@ -41,6 +42,25 @@ pub struct ResolvedFile {
     /// Parquet footer statistics over [`ResolvedTable::file_schema`]'s columns, for the
     /// optimiser (join order and sides, aggregate shortcuts).
     pub statistics: Option<Arc<datafusion::common::Statistics>>,
+    /// For a Delta table's file, when its commit was written (µs): time travel to before it
+    /// does not see the file. None: always there (plain files, converted Delta files).
+    pub committed_at: Option<i64>,
+    /// For a Delta table's file, when the commit that removed it was written: only time travel
+    /// to before it sees the file. None: in the newest version.
+    pub removed_at: Option<i64>,
+}
+
+impl ResolvedFile {
+    /// True when the file belongs to the table as of `as_of` (µs; None = now), by the commits
+    /// that added and removed it. Rows in it still need their ingestion time checked.
+    pub fn visible_at(&self, as_of: Option<i64>) -> bool {
+        match as_of {
+            None => self.removed_at.is_none(),
+            Some(t) => {
+                self.committed_at.is_none_or(|c| c <= t) && self.removed_at.is_none_or(|r| r > t)
+            }
+        }
+    }
 }
 
 /// A table resolved against its current files.
@@ -102,12 +122,16 @@ pub async fn resolve(
     cache: &FileInfoCache,
     table: &DiscoveredTable,
     config: Option<&TableConfig>,
+    delta: Option<&DeltaFiles>,
 ) -> Result<ResolvedTable> {
     use futures::{StreamExt, TryStreamExt};
     let name = &table.name;
     let config = config.cloned().unwrap_or_default();
-    let configured_kind = config.format.as_deref().and_then(Kind::from_setting);
-    if table.files.is_empty() {
+    let configured_kind = match delta {
+        Some(_) => Some(Kind::Parquet),
+        None => config.format.as_deref().and_then(Kind::from_setting),
+    };
+    if table.files.is_empty() && delta.is_none() {
         return Err(err(name, format!("no data files under '{}'", table.dir)));
     }
 
@@ -123,8 +147,8 @@ pub async fn resolve(
         .try_collect()
         .await?;
 
-    // One format per table (compression may vary).
-    let kind = infos[0].kind;
+    // One format per table (compression may vary). A Delta table is Parquet, even empty.
+    let kind = infos.first().map_or(Kind::Parquet, |i| i.kind);
     if let Some((i, other)) = infos.iter().enumerate().find(|(_, i)| i.kind != kind) {
         return Err(CatalogError::file(
             name,
@@ -138,7 +162,18 @@ pub async fn resolve(
             ),
         ));
     }
-    let file_schema = merge_schemas(name, url, &table.files, &infos)?;
+    // A Delta table's schema is the one its log declares; files are read into it.
+    let file_schema = match delta {
+        Some(d) => Arc::new(Schema::new(
+            d.schema
+                .fields()
+                .iter()
+                .filter(|f| !d.partition_columns.contains(f.name()))
+                .cloned()
+                .collect::<Vec<_>>(),
+        )),
+        None => merge_schemas(name, url, &table.files, &infos)?,
+    };
 
     // Positional formats read each distinct header as its own group; others share one schema.
     let mut groups: Vec<SchemaRef> = vec![];
@@ -167,9 +202,19 @@ pub async fn resolve(
             }
         }
     }
+    if let Some(d) = delta {
+        part_names = d.partition_columns.clone();
+    }
     let part_types: Vec<DataType> = part_names
         .iter()
-        .map(|k| infer_partition_type(table.files.iter().filter_map(|f| partition_value(f, k))))
+        .map(
+            |k| match delta.and_then(|d| d.schema.field_with_name(k).ok()) {
+                Some(declared) => declared.data_type().clone(),
+                None => {
+                    infer_partition_type(table.files.iter().filter_map(|f| partition_value(f, k)))
+                }
+            },
+        )
         .collect();
 
     let ingest = choose_ingest(name, &config, &file_schema, &part_names)?;
@@ -197,7 +242,8 @@ pub async fn resolve(
     }
 
     let mut files = Vec::with_capacity(table.files.len());
-    for ((f, info), group) in table.files.iter().zip(&infos).zip(group_of) {
+    for (i, ((f, info), group)) in table.files.iter().zip(&infos).zip(group_of).enumerate() {
+        let lifetime = delta.map(|d| (d.files[i].committed_at, d.files[i].removed_at));
         let ingest_at = file_ingest_time(name, f, &ingest)?;
         let mut values = Vec::with_capacity(partition_fields.len());
         for (n, t) in part_names.iter().zip(&part_types) {
@@ -223,6 +269,8 @@ pub async fn resolve(
             ingest_max: ingest_at,
             rows: None,
             statistics: None,
+            committed_at: lifetime.and_then(|l| l.0),
+            removed_at: lifetime.and_then(|l| l.1),
         });
     }
 

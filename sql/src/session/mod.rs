@@ -7,8 +7,10 @@
 //! dispatcher every statement goes through), `describe.rs` (result columns and parameter types
 //! without running) and `settings.rs` (the settings Strata answers itself).
 mod describe;
+mod rights;
 mod run;
 mod settings;
+mod write;
 
 pub use describe::Described;
 pub use settings::{is_strata_setting, one_value, setting_name, value_text};
@@ -80,6 +82,11 @@ pub struct Session {
     hook: Option<Arc<dyn StatementHook>>,
     /// Bounds on the statements it parses (settings of the embedder or server).
     limits: StatementLimits,
+    /// The zones it may write: None for every zone (the REPL, `-c`, the library, a server
+    /// without users), else a server user's `write` list.
+    write_zones: Option<Vec<String>>,
+    /// Who runs it, recorded with every commit it makes (a server user).
+    user: Option<String>,
 }
 
 /// How much the latest query has read so far, from its scans' metrics.
@@ -101,6 +108,8 @@ impl Session {
             running: Default::default(),
             hook: None,
             limits: StatementLimits::default(),
+            write_zones: None,
+            user: None,
         };
         if as_of.is_some() {
             session.set_as_of(as_of)?;

@@ -114,6 +114,7 @@ impl Session {
                 done(Output::Status("REFRESH".into()))
             }
             Kind::Accepted(tag) => done(Output::Status(tag.clone())),
+            Kind::Maintain(m) => done(self.maintain(m).await?),
             Kind::Sql(ast) => self.dispatch_sql((**ast).clone(), params).await,
             Kind::Move(fetch) => {
                 let mut skipped = 0;
@@ -145,6 +146,9 @@ impl Session {
             }
         }
         if let Some(out) = self.strata_statement(&ast)? {
+            return Ok(Dispatched::Done(out));
+        }
+        if let Some(out) = self.write_statement(&ast).await? {
             return Ok(Dispatched::Done(out));
         }
         let (mut plan, tables) = self.plan(ast).await?;
