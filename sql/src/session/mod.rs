@@ -3,12 +3,15 @@
 //! DataFusion plans the rest. The REPL, `-c`, the library and the server all run SQL through
 //! here (docs/architecture.md walks one query through it).
 //!
-//! The session is one type over four files: this one (what a session holds), `run.rs` (the one
-//! dispatcher every statement goes through), `describe.rs` (result columns and parameter types
-//! without running) and `settings.rs` (the settings Strata answers itself).
+//! The session is one type over several files: this one (what a session holds), `run.rs` (the
+//! one dispatcher every statement goes through), `describe.rs` (result columns and parameter
+//! types without running), `settings.rs` (the settings Strata answers itself) and `rights.rs`
+//! (which zones it may write).
 mod describe;
+mod rights;
 mod run;
 mod settings;
+mod write_shim;
 
 pub use describe::Described;
 pub use settings::{is_strata_setting, one_value, setting_name, value_text};
@@ -80,6 +83,8 @@ pub struct Session {
     hook: Option<Arc<dyn StatementHook>>,
     /// Bounds on the statements it parses (settings of the embedder or server).
     limits: StatementLimits,
+    /// Zones it may write; None = every zone (`rights.rs`).
+    write_zones: Option<Vec<String>>,
 }
 
 /// How much the latest query has read so far, from its scans' metrics.
@@ -101,6 +106,7 @@ impl Session {
             running: Default::default(),
             hook: None,
             limits: StatementLimits::default(),
+            write_zones: None,
         };
         if as_of.is_some() {
             session.set_as_of(as_of)?;
