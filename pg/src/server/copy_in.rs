@@ -144,8 +144,8 @@ impl Conn {
             user_error(
                 FEATURE_NOT_SUPPORTED,
                 format!(
-                    "COPY FROM STDIN writes lake tables (zone.schema.table); {name} is a \
-                     session or catalog table"
+                    "COPY FROM STDIN writes lake tables (zone.schema.table); {name} is not one \
+                     (a temporary or catalog table, or not in a zone)"
                 ),
             )
         })?;

@@ -38,6 +38,9 @@ impl SimpleQueryHandler for Conn {
             return Err(PgWireError::NotReadyForQuery);
         }
         client.set_state(PgWireConnectionState::QueryInProgress);
+        // A COPY the client abandoned with a message of another kind ended then (pgwire
+        // answered 08P01); its spool goes now.
+        self.copy_in.lock().expect("copy lock").take();
         self.busy.store(true, Ordering::Relaxed);
         let mut status = client.transaction_status();
         let result = self.simple(client, &query.query, &mut status).await;

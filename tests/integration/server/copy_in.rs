@@ -165,6 +165,19 @@ async fn copy_fail_writes_nothing_and_the_connection_goes_on() {
     let replies = raw.until_ready();
     assert_eq!(error_of(&replies), None);
     assert_eq!(tag(&replies).as_deref(), Some("SELECT 1"));
+    // A message of another kind mid-copy ends the copy (08P01) and nothing is written; the
+    // CopyData and CopyDone that follow it are dropped, as PostgreSQL drops them.
+    begin_copy(&mut raw, "COPY raw.load.items FROM STDIN");
+    raw.send(&copy_data(b"1\tann\t1.5\n"));
+    raw.send(&query("SELECT 1"));
+    let replies = raw.until_ready();
+    assert_eq!(error_of(&replies).map(|e| e.0).as_deref(), Some("08P01"));
+    raw.send(&copy_data(b"2\tbob\t1\n"));
+    raw.send(&copy_done());
+    raw.send(&query("SELECT 2"));
+    let replies = raw.until_ready();
+    assert_eq!(error_of(&replies), None, "{replies:?}");
+    assert_eq!(tag(&replies).as_deref(), Some("SELECT 1"));
     assert_eq!(rows(&server).await, ["0|seed|0.5"]);
 }
 
@@ -195,9 +208,10 @@ async fn bad_data_names_its_line_and_writes_nothing() {
         ),
         (
             "COPY raw.load.items FROM STDIN (FORMAT binary)",
-            b"PGCOPY\n\xff\r\n\0garbage",
+            // The header, then a row of 3 fields cut inside its first length.
+            b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0\0\x03\0\0",
             "22P04",
-            "unexpected EOF in COPY data",
+            "unexpected EOF in COPY data (COPY raw.load.items, line 1)",
         ),
         (
             "COPY raw.load.items FROM STDIN (FORMAT binary)",
