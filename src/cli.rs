@@ -148,6 +148,10 @@ pub struct ServeArgs {
     /// SQLSTATE 54001 [default: 10000].
     #[arg(long, value_name = "N")]
     pub max_expression_depth: Option<usize>,
+    /// Memory one `COPY … FROM STDIN` holds before the rest waits in a temporary file, e.g.
+    /// 256MB [default: 64MB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub copy_memory: Option<usize>,
     /// How long a client may take to connect and authenticate, e.g. 30s [default: 60s].
     #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
     pub startup_timeout: Option<Duration>,

@@ -88,6 +88,10 @@ pub fn options(lake: &Lake, flags: &ServeArgs) -> Result<ServeOptions> {
             .startup_timeout
             .or(cfg.startup_timeout)
             .unwrap_or(defaults.startup_timeout),
+        copy_memory: flags
+            .copy_memory
+            .or(cfg.copy_memory)
+            .unwrap_or(defaults.copy_memory),
         statement_limits: StatementLimits {
             max_expression_depth: flags
                 .max_expression_depth

@@ -92,6 +92,9 @@ pub struct ServerConfig {
     /// Never zero.
     pub startup_timeout: Option<Duration>,
     pub max_expression_depth: Option<usize>,
+    /// How much of a `COPY … FROM STDIN` is held in memory before the rest goes to a
+    /// temporary file.
+    pub copy_memory: Option<usize>,
 }
 
 /// `[server]` as written; [`LakeConfig::parse`] turns it into a [`ServerConfig`].
@@ -110,6 +113,7 @@ struct RawServer {
     max_message_size: Option<Spanned<SettingText>>,
     startup_timeout: Option<Spanned<SettingText>>,
     max_expression_depth: Option<usize>,
+    copy_memory: Option<Spanned<SettingText>>,
 }
 
 /// A duration or size as written: a string, or a bare TOML number, which is judged as the same
@@ -150,12 +154,30 @@ fn typed<T>(
         .transpose()
 }
 
+/// `[users.<name>]`: a server user (docs/server.md#users). Every zone in `write` must also be
+/// in `zones`: a user writes only where it can read, so a write never lands in (or reveals
+/// the tables of) a zone its author cannot see.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserConfig {
     pub password: String,
+    /// Zones this user reads.
     #[serde(default)]
     pub zones: Vec<String>,
+    /// Zones this user may write (INSERT, COPY FROM STDIN, CREATE TABLE AS); default none.
+    #[serde(default)]
+    pub write: Vec<String>,
+}
+
+/// `[users.<name>]` as written, with where each zone list is, for errors.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUser {
+    password: String,
+    #[serde(default)]
+    zones: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    write: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -168,7 +190,7 @@ struct RawFile {
     #[serde(default)]
     server: RawServer,
     #[serde(default)]
-    users: BTreeMap<String, UserConfig>,
+    users: BTreeMap<String, RawUser>,
 }
 
 #[derive(Deserialize, Default)]
@@ -319,12 +341,53 @@ impl LakeConfig {
             startup_timeout: typed(s.startup_timeout, parse_positive_duration)
                 .map_err(at("[server] startup_timeout"))?,
             max_expression_depth: s.max_expression_depth,
+            copy_memory: typed(s.copy_memory, parse_size).map_err(at("[server] copy_memory"))?,
         };
+        let mut users = BTreeMap::new();
+        for (name, u) in raw.users {
+            let zone_list = |list: Option<Spanned<Vec<String>>>, key: &str| {
+                let Some(list) = list else {
+                    return Ok(vec![]);
+                };
+                let line = line_of(list.span().start);
+                let zones = list.into_inner();
+                match zones.iter().find(|z| !crate::ZONES.contains(&z.as_str())) {
+                    Some(bad) => Err(err(
+                        Some(line),
+                        format!(
+                            "[users.{name}] {key}: unknown zone '{bad}' (zones are raw, \
+                             sanitized, enhanced)"
+                        ),
+                    )),
+                    None => Ok(zones),
+                }
+            };
+            let write_line = u.write.as_ref().map(|w| line_of(w.span().start));
+            let zones = zone_list(u.zones, "zones")?;
+            let write = zone_list(u.write, "write")?;
+            if let Some(unread) = write.iter().find(|z| !zones.contains(z)) {
+                return Err(err(
+                    write_line,
+                    format!(
+                        "[users.{name}] write: zone '{unread}' is not in zones; a user writes \
+                         only zones it may read"
+                    ),
+                ));
+            }
+            users.insert(
+                name,
+                UserConfig {
+                    password: u.password,
+                    zones,
+                    write,
+                },
+            );
+        }
         Ok(LakeConfig {
             refresh,
             tables,
             server,
-            users: raw.users,
+            users,
         })
     }
 }
@@ -443,6 +506,58 @@ zones = ["enhanced"]
             .unwrap_err()
             .to_string();
         assert!(e.contains("line 2: [server] startup_timeout"), "{e}");
+    }
+
+    #[test]
+    fn users_write_zones_parse_and_default_to_none() {
+        let c = parse(
+            "[users.analyst]\npassword = \"x\"\nzones = [\"enhanced\"]\nwrite = []\n\
+             [users.loader]\npassword = \"y\"\nzones = [\"raw\", \"enhanced\"]\n\
+             write = [\"raw\"]\n[users.reader]\npassword = \"z\"\n",
+        )
+        .unwrap();
+        assert!(c.users["analyst"].write.is_empty());
+        assert_eq!(c.users["loader"].write, vec!["raw".to_string()]);
+        assert!(c.users["reader"].write.is_empty());
+        assert!(c.users["reader"].zones.is_empty());
+    }
+
+    #[test]
+    fn writing_a_zone_needs_reading_it() {
+        let e = parse(
+            "[users.u]\npassword = \"x\"\nzones = [\"enhanced\"]\n\
+             write = [\"enhanced\", \"raw\"]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "strata.toml: line 4: [users.u] write: zone 'raw' is not in zones; a user writes \
+             only zones it may read"
+        );
+    }
+
+    #[test]
+    fn unknown_user_zone_is_refused_with_its_line() {
+        let e =
+            parse("[users.u]\npassword = \"x\"\nzones = [\"raw\"]\nwrite = [\"raw\", \"lake\"]\n")
+                .unwrap_err()
+                .to_string();
+        assert_eq!(
+            e,
+            "strata.toml: line 4: [users.u] write: unknown zone 'lake' (zones are raw, sanitized, enhanced)"
+        );
+        let e = parse("[users.u]\npassword = \"x\"\n\nzones = [\"gold\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("strata.toml: line 4: [users.u] zones: unknown zone 'gold'"),
+            "{e}"
+        );
+        let e = parse("[users.u]\npassword = \"x\"\nwrite = \"raw\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3"), "{e}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `strata.tables`: one row per lake table with its mode, key, ingestion-time source, format,
 //! size and ingestion-time range (docs/metadata.md#the-metadata-table), computed from the
-//! listing when queried.
+//! listing when queried, for the zones the querying session can read.
 use crate::lake::Lake;
 use async_trait::async_trait;
 use datafusion::arrow::array::{
@@ -50,7 +50,8 @@ impl MetaTable {
         }
     }
 
-    async fn batch(&self) -> Result<RecordBatch> {
+    /// The rows of the tables in `zones` (every zone when None).
+    async fn batch(&self, zones: Option<&[String]>) -> Result<RecordBatch> {
         let listing = self.lake.listing();
         let n = listing.tables.len();
         let mut zone = StringBuilder::new();
@@ -70,6 +71,9 @@ impl MetaTable {
         let mut path = StringBuilder::new();
         let mut error = StringBuilder::new();
         for (tn, discovered) in &listing.tables {
+            if zones.is_some_and(|z| !z.contains(&tn.zone)) {
+                continue;
+            }
             let config = self
                 .lake
                 .config()
@@ -159,12 +163,18 @@ impl TableProvider for MetaTable {
 
     async fn scan(
         &self,
-        _state: &dyn Session,
+        state: &dyn Session,
         projection: Option<&Vec<usize>>,
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let batch = self.batch().await?;
+        // A session sees the zones it has as catalogs: a server user's readable zones only,
+        // so the tables of the others (names, folders, errors) appear nowhere.
+        let zones = state
+            .as_any()
+            .downcast_ref::<datafusion::execution::session_state::SessionState>()
+            .map(|s| s.catalog_list().catalog_names());
+        let batch = self.batch(zones.as_deref()).await?;
         Ok(MemorySourceConfig::try_new_exec(
             &[vec![batch]],
             self.schema.clone(),

@@ -49,6 +49,9 @@ pub struct PgSessionOptions {
     pub database: Option<String>,
     /// Zones this user may read; None means all.
     pub zones: Option<Vec<String>>,
+    /// Zones this user may write (`[users.x] write`); None means all (the trusted server
+    /// without users).
+    pub write_zones: Option<Vec<String>>,
     /// Memory for this session's queries; beyond it sorts and aggregations spill to disk.
     pub memory_limit: Option<usize>,
     /// The server's ceiling on statement_timeout in milliseconds (0 = none).
@@ -197,6 +200,8 @@ impl PgEngine {
         defaults.default_schema = "public".into();
         let settings = Arc::new(Settings::new(opts.statement_timeout_ms));
         let mut session = Session::from_state(state, self.engine.lake().clone(), None)?;
+        session.set_write_zones(opts.write_zones.clone());
+        session.set_user(Some(opts.user.clone()));
         functions::register(session.context(), &settings, &opts.user, &set.keys);
         let pg = Arc::new(PgState {
             parser: self.parser.clone(),
@@ -266,6 +271,15 @@ impl PgSession {
         name: &str,
     ) -> Option<datafusion::arrow::datatypes::SchemaRef> {
         self.pg.cursors.schema(name).await
+    }
+
+    /// The lake table a statement's name means in this session (its current zone and schema);
+    /// None for temporary and catalog tables.
+    pub fn lake_table(
+        &self,
+        name: &datafusion::sql::sqlparser::ast::ObjectName,
+    ) -> Option<strata_catalog::TableName> {
+        crate::hook::lake_table(&self.session, &self.pg, name)
     }
 
     /// The user the session belongs to.

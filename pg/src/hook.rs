@@ -1,10 +1,12 @@
 //! The Postgres session's statement hook: statements a Postgres client sends that Strata answers
-//! before DataFusion plans — client settings, transaction control (accepted; the lake is
-//! read-only, so there is nothing to commit), DISCARD, cursors, temporary tables, and the
-//! remote sandbox — and how their text is parsed (`parse.rs`).
+//! before DataFusion plans — client settings, transaction control (accepted; each write is its
+//! own commit, so there is nothing to commit), DISCARD, cursors, temporary tables, the remote
+//! sandbox, and which writes go on to Strata's dispatcher — and how their text is parsed
+//! (`parse.rs`).
 use crate::engine::PgState;
 use crate::sqlstate::{
-    PgError, INVALID_PARAMETER_VALUE, READ_ONLY, SYNTAX_ERROR, UNDEFINED_OBJECT,
+    PgError, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, READ_ONLY, SYNTAX_ERROR,
+    UNDEFINED_OBJECT,
 };
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -224,23 +226,71 @@ async fn answer(
         }
         ast::Statement::CreateTable(create) => {
             if !create.temporary {
+                // CREATE TABLE zone.schema.t AS SELECT writes a lake table: Strata's
+                // dispatcher checks the user's write rights (docs/server.md#writing).
+                if create.query.is_some() && lake_table(session, pg, &create.name).is_some() {
+                    return Ok(None);
+                }
                 return Err(read_only(
-                    "CREATE TABLE; CREATE TEMP TABLE makes a session table",
+                    "CREATE TABLE without AS SELECT; CREATE TABLE zone.schema.t AS SELECT … \
+                     writes a lake table, CREATE TEMP TABLE makes a session table",
                 ));
             }
-            // The session's schemas put new tables in its own pg_temp (see TempOverlay).
+            // The session's schemas put new tables in its own pg_temp (see TempOverlay); the
+            // name says so, so Strata's dispatcher does not take it for a lake table to write.
             create.temporary = false;
+            if let [table] = create.name.0.as_slice() {
+                create.name = ast::ObjectName(vec![
+                    ast::ObjectNamePart::Identifier(ast::Ident::new(
+                        crate::compat::catalog::TEMP_SCHEMA,
+                    )),
+                    table.clone(),
+                ]);
+            }
             Ok(None)
         }
         ast::Statement::CreateView(_) => Ok(None),
-        ast::Statement::Insert(_)
-        | ast::Statement::Update(_)
-        | ast::Statement::Delete(_)
-        | ast::Statement::Merge(_)
-        | ast::Statement::Truncate(_) => Err(read_only("changing data")),
+        // Appending and deleting are lake writes the dispatcher carries out, checking rights.
+        ast::Statement::Insert(insert) => match &insert.table {
+            ast::TableObject::TableName(name) if lake_table(session, pg, name).is_some() => {
+                Ok(None)
+            }
+            _ => Err(read_only("INSERT into a session or catalog table")),
+        },
+        ast::Statement::Delete(delete) => {
+            let tables = match &delete.from {
+                ast::FromTable::WithFromKeyword(t) | ast::FromTable::WithoutKeyword(t) => t,
+            };
+            match tables.first().map(|t| &t.relation) {
+                Some(ast::TableFactor::Table { name, .. })
+                    if tables.len() == 1 && lake_table(session, pg, name).is_some() =>
+                {
+                    Ok(None)
+                }
+                _ => Err(read_only("DELETE from a session or catalog table")),
+            }
+        }
+        ast::Statement::Update(_) | ast::Statement::Merge(_) | ast::Statement::Truncate(_) => {
+            Err(read_only(
+                "rows are never updated in place (UPDATE, MERGE and TRUNCATE are refused); \
+                 INSERT corrected rows (a keyed table keeps the newest per key) or DELETE FROM \
+                 the table's _history and load again",
+            ))
+        }
+        // COPY … FROM STDIN is carried out by the server's COPY protocol before statements
+        // reach the session (server/copy_in.rs); one reaching here came another way.
+        ast::Statement::Copy {
+            target: ast::CopyTarget::Stdin,
+            to: false,
+            ..
+        } => Err(PgError::new(
+            FEATURE_NOT_SUPPORTED,
+            "COPY … FROM STDIN runs only as a statement sent by a client over the COPY protocol",
+        )
+        .into()),
         ast::Statement::Copy { .. } if pg.remote => Err(SqlError::Denied(
             "COPY to or from the server's files or programs is not allowed over the \
-                 network; use COPY (query) TO STDOUT"
+                 network; use COPY (query) TO STDOUT or COPY … FROM STDIN"
                 .into(),
         )),
         _ => Ok(None),
@@ -349,5 +399,44 @@ async fn declare_cursor(
 }
 
 fn read_only(what: &str) -> SqlError {
-    PgError::new(READ_ONLY, format!("the lake is read-only over SQL: {what}")).into()
+    PgError::new(READ_ONLY, format!("not allowed: {what}")).into()
+}
+
+/// The lake table a statement names (`zone.schema.t`, `schema.t` in the current zone, or `t`
+/// in the current zone and schema); None for the session's temporary tables, `pg_catalog`,
+/// `information_schema` and names of more than three parts.
+pub(crate) fn lake_table(
+    session: &Session,
+    pg: &PgState,
+    name: &ast::ObjectName,
+) -> Option<strata_catalog::TableName> {
+    let mut parts = Vec::with_capacity(3);
+    for part in &name.0 {
+        let ident = part.as_ident()?;
+        // Unquoted names fold to lower case, as DataFusion resolves them.
+        parts.push(match ident.quote_style {
+            Some(_) => ident.value.clone(),
+            None => ident.value.to_ascii_lowercase(),
+        });
+    }
+    let (zone, schema, table) = match parts.as_slice() {
+        [t] => {
+            if datafusion::catalog::SchemaProvider::table_exist(pg.temp.as_ref(), t) {
+                return None;
+            }
+            (session.current_zone(), session.current_schema(), t.clone())
+        }
+        [s, t] => (session.current_zone(), s.clone(), t.clone()),
+        [z, s, t] => (z.clone(), s.clone(), t.clone()),
+        _ => return None,
+    };
+    let special = [
+        crate::compat::catalog::TEMP_SCHEMA,
+        crate::compat::catalog::PG_CATALOG,
+        "information_schema",
+    ];
+    if special.contains(&schema.as_str()) || !strata_sql::ZONES.contains(&zone.as_str()) {
+        return None;
+    }
+    Some(strata_catalog::TableName::new(&zone, &schema, &table))
 }

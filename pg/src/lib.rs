@@ -6,6 +6,7 @@
 //! ([`sqlstate`]). docs/server.md is what users see; docs/architecture.md walks one query
 //! through these files.
 mod compat;
+mod copy_in;
 mod cursor;
 mod engine;
 mod hook;

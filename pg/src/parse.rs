@@ -39,6 +39,20 @@ pub(crate) fn parse(
                 .try_with_sql(&text)
                 .and_then(|mut p| p.parse_statements());
             if let Ok(mut stmts) = parsed {
+                // COPY … FROM: STDIN is the server's COPY protocol (server/copy_in.rs); a
+                // file or program the hook refuses.
+                if stmts.len() == 1
+                    && matches!(
+                        stmts[0],
+                        datafusion::sql::sqlparser::ast::Statement::Copy { to: false, .. }
+                    )
+                {
+                    let stmt = stmts.pop().expect("one statement");
+                    return Ok(Statement::new(
+                        text,
+                        Kind::Sql(Box::new(DFStatement::Statement(Box::new(stmt)))),
+                    ));
+                }
                 if let Some(found) = stmts
                     .pop()
                     .as_ref()

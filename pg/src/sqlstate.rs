@@ -54,6 +54,8 @@ pub const UNDEFINED_FILE: &str = "58P01";
 pub const PROTOCOL_VIOLATION: &str = "08P01";
 pub const INTERNAL_ERROR: &str = "XX000";
 pub const DATA_CORRUPTED: &str = "XX001";
+pub const CHARACTER_NOT_IN_REPERTOIRE: &str = "22021";
+pub const NOT_NULL_VIOLATION: &str = "23502";
 
 /// An error of the Postgres front end in PostgreSQL's own terms: the hook, its functions and
 /// the server raise these for conditions only PostgreSQL clients have (a cursor that does not

@@ -1,6 +1,7 @@
 //! `COPY (query) TO STDOUT` and `COPY table TO STDOUT`: how psql's `\copy` and drivers export
 //! fast. The statement becomes a query and its output options; a front end (the Postgres server)
-//! writes the rows in that format.
+//! writes the rows in that format. `COPY table FROM STDIN` is read here too (table, columns,
+//! options); the front end receives and decodes the rows.
 use crate::{Result, SqlError};
 use datafusion::sql::sqlparser::ast::{
     self, CopyLegacyCsvOption, CopyLegacyOption, CopyOption, CopySource, CopyTarget,
@@ -43,6 +44,28 @@ pub fn copy_to_stdout(stmt: &ast::Statement) -> Option<Result<(ast::Statement, C
     Some(build(source, options, legacy_options))
 }
 
+/// The table, columns and options of a `COPY table [(columns)] FROM STDIN`; None for any other
+/// statement. The rows come from the front end (the Postgres server's COPY protocol).
+pub fn copy_from_stdin(
+    stmt: &ast::Statement,
+) -> Option<Result<(ast::ObjectName, Vec<ast::Ident>, CopyOptions)>> {
+    let ast::Statement::Copy {
+        source: CopySource::Table {
+            table_name,
+            columns,
+        },
+        to: false,
+        target: CopyTarget::Stdin,
+        options,
+        legacy_options,
+        ..
+    } = stmt
+    else {
+        return None;
+    };
+    Some(parse_options(options, legacy_options).map(|o| (table_name.clone(), columns.clone(), o)))
+}
+
 fn build(
     source: &CopySource,
     options: &[CopyOption],
@@ -70,6 +93,11 @@ fn build(
             stmts.pop().expect("one statement")
         }
     };
+    Ok((query, parse_options(options, legacy)?))
+}
+
+/// FORMAT, HEADER, DELIMITER, NULL, QUOTE and ESCAPE, in the new and the legacy syntax.
+fn parse_options(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<CopyOptions> {
     let mut o = CopyOptions {
         format: CopyFormat::Text,
         header: false,
@@ -126,5 +154,5 @@ fn build(
             "COPY HEADER is available only in CSV mode",
         ));
     }
-    Ok((query, o))
+    Ok(o)
 }

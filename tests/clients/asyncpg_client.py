@@ -362,7 +362,7 @@ async def main():
             ("SELECT no_such_column FROM sales.daily_revenue", asyncpg.UndefinedColumnError, "42703"),
             ("SELEC 1", asyncpg.PostgresSyntaxError, "42601"),
             ("SELECT 1 / 0", asyncpg.DivisionByZeroError, "22012"),
-            ("DELETE FROM sales.daily_revenue", asyncpg.ReadOnlySQLTransactionError, "25006"),
+            ("UPDATE sales.daily_revenue SET orders = 0", asyncpg.ReadOnlySQLTransactionError, "25006"),
         ]
         for sql, cls, state in cases:
             try:

@@ -52,8 +52,8 @@ async fn session_sql_runs_the_statement_hook_like_execute() {
         text.contains("| 1 |") && text.contains("| 2 |") && !text.contains("| 3 |"),
         "{text}"
     );
-    // The read-only refusal is the hook's, with its SQLSTATE, through either entry.
-    let refused = session.sql("INSERT INTO s.t VALUES (1)").await.unwrap_err();
+    // The refusal to update in place is the hook's, with its SQLSTATE, through either entry.
+    let refused = session.sql("UPDATE s.t SET a = 1").await.unwrap_err();
     assert_eq!(strata::pg::sqlstate::of(&refused), "25006", "{refused}");
 }
 

@@ -1,7 +1,7 @@
 //! One client connection: its session, authentication stage, cancel signal and idle clock,
 //! and the log line of each statement. The protocol phases are beside it: `simple.rs`
 //! (Query), `extended.rs` and `portal.rs` (Parse/Bind/Describe/Execute), `copy.rs` (COPY
-//! out), and `responses.rs` (what every phase sends: rows, errors, tags).
+//! out), `copy_in.rs` (COPY … FROM STDIN), and `responses.rs` (what every phase sends: rows, errors, tags).
 use super::exec::{QueryError, Ran, Stopper};
 use super::extended::StmtParser;
 use super::startup::AuthStage;
@@ -27,6 +27,8 @@ pub struct Conn {
     /// For the idle timeout: when the client last sent a query, and whether one is running.
     pub(crate) last_active: AtomicU64,
     pub(crate) busy: AtomicBool,
+    /// A `COPY … FROM STDIN` receiving data (copy_in.rs).
+    pub(super) copy_in: Mutex<Option<super::copy_in::CopyIn>>,
 }
 
 impl Conn {
@@ -48,6 +50,7 @@ impl Conn {
             pid: Mutex::new(None),
             last_active: AtomicU64::new(0),
             busy: AtomicBool::new(false),
+            copy_in: Mutex::new(None),
         }
     }
 

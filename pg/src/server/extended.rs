@@ -157,6 +157,8 @@ impl ExtendedQueryHandler for Conn {
             None => return Err(PgWireError::PortalNotFound(name.to_owned())),
         };
         client.set_state(PgWireConnectionState::QueryInProgress);
+        // As in on_query: a COPY abandoned by a message of another kind has ended.
+        self.copy_in.lock().expect("copy lock").take();
         self.busy.store(true, Ordering::Relaxed);
         let result = self.execute_portal(client, &portal, max_rows).await;
         self.busy.store(false, Ordering::Relaxed);

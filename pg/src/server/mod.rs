@@ -6,10 +6,11 @@
 //!
 //! A connection's messages: `socket.rs` reads and checks each frame (`frames.rs`) and hands it
 //! to pgwire's dispatcher; `startup.rs` authenticates (`scram.rs`); then `simple.rs` (Query),
-//! `extended.rs` and `portal.rs` (Parse/Bind/Describe/Execute), `copy.rs` (COPY out) and
-//! `responses.rs` answer, running statements through `exec.rs`.
+//! `extended.rs` and `portal.rs` (Parse/Bind/Describe/Execute), `copy.rs` (COPY out),
+//! `copy_in.rs` (COPY … FROM STDIN) and `responses.rs` answer, running statements through `exec.rs`.
 mod conn;
 mod copy;
+mod copy_in;
 mod exec;
 mod extended;
 mod frames;
@@ -61,6 +62,9 @@ pub struct ServeOptions {
     pub startup_timeout: Duration,
     /// Bounds on statements (nesting depth), for every session.
     pub statement_limits: StatementLimits,
+    /// How much of one `COPY … FROM STDIN` is held in memory; the rest waits in a temporary
+    /// file until the copy ends (docs/server.md, "Writing").
+    pub copy_memory: usize,
 }
 
 /// The defaults `strata serve` documents (docs/server.md, "Settings"), for a program that
@@ -79,6 +83,7 @@ impl Default for ServeOptions {
             limits: frames::Limits::default(),
             startup_timeout: Duration::from_secs(60),
             statement_limits: StatementLimits::default(),
+            copy_memory: 64 << 20,
         }
     }
 }
@@ -116,6 +121,7 @@ pub struct Shared {
     statement_timeout_ms: u64,
     query_memory_limit: Option<usize>,
     statement_limits: StatementLimits,
+    copy_memory: usize,
     /// Running queries by (pid → secret, cancel signal), for CancelRequest.
     cancels: Mutex<HashMap<i32, (i32, watch::Sender<u64>)>>,
     shutdown: watch::Sender<bool>,
@@ -157,6 +163,9 @@ impl PgWireServerHandlers for Handlers {
         self.0.clone()
     }
     fn startup_handler(&self) -> Arc<impl pgwire::api::auth::StartupHandler> {
+        self.0.clone()
+    }
+    fn copy_handler(&self) -> Arc<impl pgwire::api::copy::CopyHandler> {
         self.0.clone()
     }
     fn cancel_handler(&self) -> Arc<impl CancelHandler> {
@@ -318,6 +327,7 @@ async fn bind(lake: Arc<Lake>, opts: ServeOptions) -> Result<Bound> {
         statement_timeout_ms: opts.statement_timeout_ms,
         query_memory_limit: opts.query_memory_limit,
         statement_limits: opts.statement_limits,
+        copy_memory: opts.copy_memory,
         cancels: Mutex::new(HashMap::new()),
         shutdown: watch::channel(false).0,
         next_pid: AtomicI32::new(std::process::id() as i32 % 100_000 * 10 + 1),

@@ -98,6 +98,12 @@ impl Conn {
             None
         };
         let log = self.query_log(&session, &prepared.stmt);
+        if super::copy_in::is_copy_in(&prepared.stmt) {
+            self.start_copy_in(client, &session, &prepared.stmt, log.clone(), true)
+                .await
+                .inspect_err(|_| log.set("error"))?;
+            return Ok(false);
+        }
         let ran = self
             .run(&session, &prepared.stmt, params)
             .await

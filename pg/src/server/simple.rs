@@ -3,6 +3,7 @@
 //! ends the message.
 use super::conn::Conn;
 use super::copy::copy_out;
+use super::copy_in::is_copy_in;
 use super::error_info;
 use super::exec::Ran;
 use super::responses::{
@@ -17,7 +18,7 @@ use pgwire::api::query::{send_ready_for_query, SimpleQueryHandler};
 use pgwire::api::results::{Response, Tag};
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState};
-use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::response::{EmptyQueryResponse, TransactionStatus};
 use pgwire::messages::simplequery::Query;
 use pgwire::messages::PgWireBackendMessage;
@@ -37,13 +38,20 @@ impl SimpleQueryHandler for Conn {
             return Err(PgWireError::NotReadyForQuery);
         }
         client.set_state(PgWireConnectionState::QueryInProgress);
+        // A COPY the client abandoned with a message of another kind ended then (pgwire
+        // answered 08P01); its spool goes now.
+        self.copy_in.lock().expect("copy lock").take();
         self.busy.store(true, Ordering::Relaxed);
         let mut status = client.transaction_status();
         let result = self.simple(client, &query.query, &mut status).await;
         self.busy.store(false, Ordering::Relaxed);
         self.touch();
-        client.set_state(PgWireConnectionState::ReadyForQuery);
         client.set_transaction_status(status);
+        // A COPY FROM STDIN now waits for data: ReadyForQuery follows its CopyDone or CopyFail.
+        if matches!(client.state(), PgWireConnectionState::CopyInProgress(_)) {
+            return result;
+        }
+        client.set_state(PgWireConnectionState::ReadyForQuery);
         result?;
         send_ready_for_query(client, status).await
     }
@@ -98,11 +106,31 @@ impl Conn {
                 .await?;
             return Ok(());
         }
-        for stmt in &stmts {
+        for (i, stmt) in stmts.iter().enumerate() {
             if let Some(refused) = refused_in_aborted_block(stmt, *status) {
                 return send_error(client, refused, status).await;
             }
             let log = self.query_log(&session, stmt);
+            if is_copy_in(stmt) {
+                let started = if i + 1 < stmts.len() {
+                    Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+                        "ERROR".into(),
+                        crate::sqlstate::FEATURE_NOT_SUPPORTED.into(),
+                        "COPY … FROM STDIN must be the last statement of its query".into(),
+                    ))))
+                } else {
+                    self.start_copy_in(client, &session, stmt, log.clone(), false)
+                        .await
+                };
+                return match started {
+                    Ok(()) => Ok(()),
+                    Err(PgWireError::UserError(info)) => {
+                        log.set("error");
+                        send_error(client, *info, status).await
+                    }
+                    Err(other) => Err(other),
+                };
+            }
             let ran = match self.run(&session, stmt, None).await {
                 Ok(r) => r,
                 Err(e) => {

@@ -224,15 +224,21 @@ impl Conn {
                 !d.is_empty() && !(d.as_str() == user && !strata_sql::ZONES.contains(&d.as_str()))
             })
             .cloned();
-        let zones = if self.shared.users.is_empty() {
-            None
+        // Without users the trusted loopback clients read and write every zone.
+        let (zones, write_zones) = if self.shared.users.is_empty() {
+            (None, None)
         } else {
-            self.shared.users.get(user).map(|u| u.zones.clone())
+            let user = self.shared.users.get(user);
+            (
+                user.map(|u| u.zones.clone()),
+                Some(user.map(|u| u.write.clone()).unwrap_or_default()),
+            )
         };
         let opts = PgSessionOptions {
             user: user.to_string(),
             database,
             zones,
+            write_zones,
             memory_limit: self.shared.query_memory_limit,
             statement_timeout_ms: self.shared.statement_timeout_ms,
             remote: true,

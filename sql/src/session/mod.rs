@@ -3,9 +3,10 @@
 //! DataFusion plans the rest. The REPL, `-c`, the library and the server all run SQL through
 //! here (docs/architecture.md walks one query through it).
 //!
-//! The session is one type over four files: this one (what a session holds), `run.rs` (the one
-//! dispatcher every statement goes through), `describe.rs` (result columns and parameter types
-//! without running) and `settings.rs` (the settings Strata answers itself).
+//! The session is one type over several files: this one (what a session holds), `run.rs` (the
+//! one dispatcher every statement goes through), `describe.rs` (result columns and parameter
+//! types without running), `settings.rs` (the settings Strata answers itself) and `rights.rs`
+//! (which zones it may write).
 mod describe;
 mod rights;
 mod run;
@@ -83,7 +84,7 @@ pub struct Session {
     /// Bounds on the statements it parses (settings of the embedder or server).
     limits: StatementLimits,
     /// The zones it may write: None for every zone (the REPL, `-c`, the library, a server
-    /// without users), else a server user's `write` list.
+    /// without users), else a server user's `write` list (`rights.rs`).
     write_zones: Option<Vec<String>>,
     /// Who runs it, recorded with every commit it makes (a server user).
     user: Option<String>,

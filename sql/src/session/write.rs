@@ -31,6 +31,8 @@ impl Session {
                 let Some(name) = self.lake_target(target) else {
                     return Ok(None);
                 };
+                // Rights first: a refused write says so, whatever else is wrong with it.
+                self.check_write(&self.writable_base(&name)?)?;
                 let Some(source) = &insert.source else {
                     return Err(SqlError::new(
                         ErrorKind::NotSupported,
@@ -51,6 +53,7 @@ impl Session {
                 let Some(name) = self.lake_target(&create.name) else {
                     return Ok(None);
                 };
+                self.check_write(&name)?;
                 if self.lake.write_schema(&name).await?.is_some() && create.if_not_exists {
                     return Ok(Some(Output::Status("SELECT 0".into())));
                 }

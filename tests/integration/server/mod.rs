@@ -4,6 +4,7 @@
 //! start it inside the test process ([`InProcess`]), which saves a process start per test.
 mod cancel;
 mod clients;
+mod copy_in;
 mod fuzz;
 mod hostile;
 mod protocol;
@@ -39,12 +40,17 @@ impl InProcess {
 
     /// With `configure` applied to the defaults of `strata serve`.
     pub fn start(configure: impl FnOnce(&mut ServeOptions)) -> InProcess {
+        InProcess::on_lake(&sample_lake(), configure)
+    }
+
+    /// Serves `lake` (tests that write use a lake of their own).
+    pub fn on_lake(lake: &str, configure: impl FnOnce(&mut ServeOptions)) -> InProcess {
         let mut opts = ServeOptions {
             listen: "127.0.0.1:0".into(),
             ..ServeOptions::default()
         };
         configure(&mut opts);
-        let lake = sample_lake();
+        let lake = lake.to_string();
         // On another thread: an async test's own runtime cannot block on this one.
         let (runtime, running) = std::thread::scope(|s| {
             s.spawn(|| {

@@ -27,7 +27,7 @@ fn lake_with_users() -> tempfile::TempDir {
     strata_catalog::sample::write_sample_lake(dir.path()).unwrap();
     let md5 = format!("md5{:x}", md5_digest(b"passold"));
     let users = format!(
-        "\n[users.analyst]\npassword = \"{}\"\nzones = [\"enhanced\"]\n\n[users.admin]\npassword = \"{}\"\nzones = [\"raw\", \"sanitized\", \"enhanced\"]\n\n[users.old]\npassword = \"{md5}\"\nzones = [\"enhanced\"]\n",
+        "\n[users.analyst]\npassword = \"{}\"\nzones = [\"enhanced\"]\n\n[users.admin]\npassword = \"{}\"\nzones = [\"raw\", \"sanitized\", \"enhanced\"]\nwrite = []\n\n[users.old]\npassword = \"{md5}\"\nzones = [\"enhanced\"]\n",
         verifier("analyst pw"),
         verifier("admin pw"),
     );
@@ -282,4 +282,75 @@ async fn remote_sessions_cannot_touch_server_files_or_settings() {
     assert!(c.simple_query("SELECT * FROM '/etc/passwd'").await.is_err());
     assert!(!std::path::Path::new("/tmp/strata-should-not-exist.csv").exists());
     assert!(!std::path::Path::new("/tmp/strata-pwned").exists());
+}
+
+/// Every file under `dir` with its size: what a refused write must leave as it was.
+fn files(dir: &std::path::Path) -> Vec<(String, u64)> {
+    let mut out = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else {
+                out.push((entry.path().display().to_string(), meta.len()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn a_user_who_may_not_write_a_zone_changes_nothing_there() {
+    let lake = lake_with_users();
+    let raw = lake.path().join("raw");
+    let before = files(&raw);
+    let server = Server::start(lake.path().to_str().unwrap(), &[], &[]);
+    // admin reads every zone and its `write = []` lets it write none.
+    let admin = connect(&url(&server, "admin", "admin pw", "raw")).await;
+    for sql in [
+        "COPY raw.crm.customers FROM STDIN",
+        "INSERT INTO raw.x.y VALUES (1)",
+        "INSERT INTO crm.customers SELECT * FROM crm.customers",
+        "CREATE TABLE raw.x.z AS SELECT 1 AS a",
+    ] {
+        let e = admin.simple_query(sql).await.unwrap_err();
+        assert_eq!(sqlstate(&e), "42501", "{sql}: {e:?}");
+        let message = e.as_db_error().unwrap().message().to_string();
+        assert_eq!(
+            message, "permission denied: may not write zone \"raw\" (this user may write: none)",
+            "{sql}"
+        );
+    }
+    // The session goes on, and the zone's folder is as it was.
+    let n: i64 = admin
+        .query_one("SELECT count(*) FROM crm.customers", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(n > 0);
+    assert_eq!(files(&raw), before);
+}
+
+#[tokio::test]
+async fn strata_tables_lists_only_the_zones_a_user_reads() {
+    let lake = lake_with_users();
+    let server = Server::start(lake.path().to_str().unwrap(), &[], &[]);
+    let zones =
+        |rows: Vec<tokio_postgres::Row>| -> Vec<String> { rows.iter().map(|r| r.get(0)).collect() };
+    let analyst = connect(&url(&server, "analyst", "analyst pw", "enhanced")).await;
+    let seen = analyst
+        .query("SELECT DISTINCT zone FROM strata.tables ORDER BY 1", &[])
+        .await
+        .unwrap();
+    assert_eq!(zones(seen), ["enhanced"]);
+    let admin = connect(&url(&server, "admin", "admin pw", "enhanced")).await;
+    let seen = admin
+        .query("SELECT DISTINCT zone FROM strata.tables ORDER BY 1", &[])
+        .await
+        .unwrap();
+    assert_eq!(zones(seen), ["enhanced", "raw", "sanitized"]);
 }

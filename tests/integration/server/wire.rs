@@ -14,8 +14,13 @@ pub fn msg(kind: u8, body: &[u8]) -> Vec<u8> {
 
 /// A startup packet for protocol 3.0 (user `t`, database `enhanced`).
 pub fn startup() -> Vec<u8> {
+    startup_for("enhanced")
+}
+
+/// A startup packet for protocol 3.0 (user `t`, the given database).
+pub fn startup_for(database: &str) -> Vec<u8> {
     let mut body = 196608u32.to_be_bytes().to_vec();
-    body.extend_from_slice(b"user\0t\0database\0enhanced\0\0");
+    body.extend_from_slice(format!("user\0t\0database\0{database}\0\0").as_bytes());
     let mut packet = ((body.len() + 4) as u32).to_be_bytes().to_vec();
     packet.extend(body);
     packet
@@ -84,8 +89,13 @@ impl Raw {
 
     /// Connected and past startup (trust authentication): ReadyForQuery read.
     pub fn ready(port: u16) -> Raw {
+        Raw::ready_on(port, "enhanced")
+    }
+
+    /// As [`Raw::ready`], connected to `database`.
+    pub fn ready_on(port: u16, database: &str) -> Raw {
         let mut raw = Raw::connect(port);
-        raw.send(&startup());
+        raw.send(&startup_for(database));
         let replies = raw.until_ready();
         assert!(
             replies.last().is_some_and(|r| r.kind == b'Z'),
