@@ -90,8 +90,8 @@ def ingest(args, scale, exe, cache):
     csv_file = csv_dir / "lineitem.csv"
     if not csv_file.exists():
         csv_dir.mkdir(parents=True, exist_ok=True)
-        run([str(REPO / ".venv/bin/tpchgen-cli"), "-s", str(scale["tpch"]), "--tables", "lineitem",
-             "--format", "csv", "--output-dir", str(csv_dir)])
+        gen = shutil.which("tpchgen-cli", path=str(Path(sys.executable).parent)) or "tpchgen-cli"
+        run([gen, "csv", "-s", str(scale["tpch"]), "--tables", "lineitem", "--output-dir", str(csv_dir)])
     rows = sum(1 for _ in open(csv_file)) - 1
     results = {}
 

@@ -143,3 +143,22 @@ print(t.version(), len(t.history()), rows)
         ]
     );
 }
+
+#[tokio::test]
+async fn a_running_session_sees_another_writers_commit_after_refresh() {
+    let lake = TestLake::new();
+    let path = lake.path("raw/shop/items");
+    python(
+        "import sys, pyarrow as pa\nfrom deltalake import write_deltalake\nwrite_deltalake(sys.argv[1], pa.table({'id': [1]}))",
+        &[path.to_str().unwrap()],
+    );
+    let s = lake.session().await;
+    assert_eq!(value(&s, "SELECT count(*) FROM raw.shop.items").await, "1");
+    // Another process commits; REFRESH (or the `refresh` interval) makes the session see it.
+    python(
+        "import sys, pyarrow as pa\nfrom deltalake import write_deltalake\nwrite_deltalake(sys.argv[1], pa.table({'id': [2, 3]}), mode='append')",
+        &[path.to_str().unwrap()],
+    );
+    ok(&s, "REFRESH").await;
+    assert_eq!(value(&s, "SELECT count(*) FROM raw.shop.items").await, "3");
+}
