@@ -52,7 +52,8 @@ impl BatchesTable {
         }
     }
 
-    async fn batch(&self) -> Result<RecordBatch> {
+    /// The commits of the Delta tables in `zones` (every zone when None).
+    async fn batch(&self, zones: Option<&[String]>) -> Result<RecordBatch> {
         let listing = self.lake.listing();
         let mut zone = StringBuilder::new();
         let mut schema = StringBuilder::new();
@@ -73,6 +74,9 @@ impl BatchesTable {
             let Some(log) = &discovered.delta_log else {
                 continue;
             };
+            if zones.is_some_and(|z| !z.contains(&name.zone)) {
+                continue;
+            }
             let commits = read_commits(
                 self.lake.store(),
                 &discovered.dir,
@@ -211,12 +215,13 @@ impl TableProvider for BatchesTable {
 
     async fn scan(
         &self,
-        _state: &dyn Session,
+        state: &dyn Session,
         projection: Option<&Vec<usize>>,
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let batch = self.batch().await?;
+        let zones = crate::meta::readable_zones(state);
+        let batch = self.batch(zones.as_deref()).await?;
         Ok(MemorySourceConfig::try_new_exec(
             &[vec![batch]],
             self.schema.clone(),

@@ -168,12 +168,7 @@ impl TableProvider for MetaTable {
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        // A session sees the zones it has as catalogs: a server user's readable zones only,
-        // so the tables of the others (names, folders, errors) appear nowhere.
-        let zones = state
-            .as_any()
-            .downcast_ref::<datafusion::execution::session_state::SessionState>()
-            .map(|s| s.catalog_list().catalog_names());
+        let zones = readable_zones(state);
         let batch = self.batch(zones.as_deref()).await?;
         Ok(MemorySourceConfig::try_new_exec(
             &[vec![batch]],
@@ -181,4 +176,14 @@ impl TableProvider for MetaTable {
             projection.cloned(),
         )?)
     }
+}
+
+/// The zones `state` can read, for Strata's metadata tables: a session sees the zones it has as
+/// catalogs (a server user's readable zones only), so the tables of the others (names, folders,
+/// errors, commits) appear nowhere. None when the session is not a DataFusion `SessionState`.
+pub(crate) fn readable_zones(state: &dyn Session) -> Option<Vec<String>> {
+    state
+        .as_any()
+        .downcast_ref::<datafusion::execution::session_state::SessionState>()
+        .map(|s| s.catalog_list().catalog_names())
 }

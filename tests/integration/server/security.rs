@@ -354,3 +354,23 @@ async fn strata_tables_lists_only_the_zones_a_user_reads() {
         .unwrap();
     assert_eq!(zones(seen), ["enhanced", "raw", "sanitized"]);
 }
+
+#[tokio::test]
+async fn strata_batches_lists_only_the_commits_of_zones_a_user_reads() {
+    let lake = lake_with_users();
+    let s = crate::lakes::session_on(lake.path().to_str().unwrap(), Default::default()).await;
+    s.sql("CREATE TABLE raw.audit.log AS SELECT 1 AS id")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let server = Server::start(lake.path().to_str().unwrap(), &[], &[]);
+    let count = "SELECT count(*) FROM strata.batches WHERE zone = 'raw'";
+    let analyst = connect(&url(&server, "analyst", "analyst pw", "enhanced")).await;
+    let n: i64 = analyst.query_one(count, &[]).await.unwrap().get(0);
+    assert_eq!(n, 0, "the analyst reads enhanced only");
+    let admin = connect(&url(&server, "admin", "admin pw", "enhanced")).await;
+    let n: i64 = admin.query_one(count, &[]).await.unwrap().get(0);
+    assert_eq!(n, 1);
+}
