@@ -177,6 +177,10 @@ impl Shell {
                     writeln!(self.out, "{tag}")?;
                     self.out.flush()?;
                 }
+                // Said even when quiet: rows that did not land where asked.
+                for notice in self.session.take_notices() {
+                    eprintln!("NOTICE: {notice}");
+                }
                 Ok(())
             }
             Output::Rows(mut stream)

@@ -64,10 +64,14 @@ pub fn ingest(cli: &Cli, args: &IngestArgs) -> Result<ExitCode> {
             &source,
         )
         .await?;
-        anyhow::Ok(rows)
+        anyhow::Ok((rows, session.take_notices()))
     })?;
+    let (rows, notices) = rows;
     if !cli.quiet {
         eprintln!("INSERT 0 {rows}");
+    }
+    for notice in notices {
+        eprintln!("NOTICE: {notice}");
     }
     Ok(ExitCode::SUCCESS)
 }

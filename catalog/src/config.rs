@@ -1,6 +1,7 @@
 //! `strata.toml`: the optional lake configuration (docs/lake.md#configuration), validated up
 //! front so a bad file is refused at start with the file, the line and what is wrong.
 use crate::error::{CatalogError, Result};
+use crate::quality::expect::{Expectations, RawExpect};
 use crate::units::{parse_duration, parse_positive_duration, parse_size, UnitError};
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
@@ -57,6 +58,8 @@ pub struct TableConfig {
     pub path: Option<String>,
     pub description: Option<String>,
     pub tags: Vec<String>,
+    /// Checked on every write before it commits, and by `strata check` (docs/quality.md).
+    pub expect: Option<Expectations>,
     /// 1-based line of the table's section, for errors found later (e.g. an unknown key column).
     pub line: usize,
 }
@@ -145,6 +148,18 @@ impl<'de> Deserialize<'de> for SettingText {
     }
 }
 
+/// The 1-based line of the first section header of table `name` (`[tables."name"]` or
+/// `[tables."name".expect]`), 1 when it cannot be found.
+fn table_line(text: &str, name: &str) -> usize {
+    let quoted = [format!("\"{name}\""), format!("'{name}'")];
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.starts_with('[') && l.contains("tables") && quoted.iter().any(|q| l.contains(q))
+        })
+        .map_or(1, |i| i + 1)
+}
+
 /// Parses a setting if present; on error, where it was written (a byte offset) and why.
 fn typed<T>(
     raw: Option<Spanned<SettingText>>,
@@ -186,7 +201,8 @@ struct RawFile {
     #[serde(default)]
     lake: RawLake,
     #[serde(default)]
-    tables: BTreeMap<String, Spanned<RawTable>>,
+    // Not Spanned: a table written only as `[tables."t".expect]` has no span of its own.
+    tables: BTreeMap<String, RawTable>,
     #[serde(default)]
     server: RawServer,
     #[serde(default)]
@@ -218,6 +234,7 @@ struct RawTable {
     description: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
+    expect: Option<RawExpect>,
 }
 
 /// Formats a table's `format` setting may name.
@@ -250,9 +267,8 @@ impl LakeConfig {
             .map_err(at("[lake] refresh"))?
             .unwrap_or(DEFAULT_REFRESH);
         let mut tables = BTreeMap::new();
-        for (name, spanned) in raw.tables {
-            let line = line_of(spanned.span().start);
-            let t = spanned.into_inner();
+        for (name, t) in raw.tables {
+            let line = table_line(text, &name);
             let fail = |m: String| err(Some(line), format!("table \"{name}\": {m}"));
             let parts: Vec<&str> = name.split('.').collect();
             if parts.len() != 3 || parts.iter().any(|p| p.is_empty()) {
@@ -306,6 +322,11 @@ impl LakeConfig {
                     )));
                 }
             }
+            let expect = t
+                .expect
+                .map(RawExpect::validate)
+                .transpose()
+                .map_err(|m| fail(format!("expect: {m}")))?;
             tables.insert(
                 name.clone(),
                 TableConfig {
@@ -317,6 +338,7 @@ impl LakeConfig {
                     path: t.path.map(|p| p.trim_matches('/').to_string()),
                     description: t.description,
                     tags: t.tags,
+                    expect,
                     line,
                 },
             );

@@ -36,6 +36,12 @@ pub enum CatalogError {
     /// A write lost a race with another writer and changed nothing; it may be run again.
     #[error("write conflict: {0}")]
     Conflict(String),
+    /// A write broke its table's expectations and committed nothing (docs/quality.md).
+    #[error("table {table}: the batch breaks {}, so nothing was written:{}", count_expectations(broken.len()), list_broken(broken))]
+    Rejected {
+        table: String,
+        broken: Vec<crate::quality::gate::Broken>,
+    },
     /// Two tables resolve to the same name (e.g. a real `t_history` beside keyed `t`).
     #[error("name clash: {0}")]
     Clash(String),
@@ -44,6 +50,19 @@ pub enum CatalogError {
     Value(String),
     #[error(transparent)]
     DataFusion(#[from] DataFusionError),
+    #[error(transparent)]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+}
+
+fn count_expectations(n: usize) -> String {
+    match n {
+        1 => "1 expectation".into(),
+        n => format!("{n} expectations"),
+    }
+}
+
+fn list_broken(broken: &[crate::quality::gate::Broken]) -> String {
+    broken.iter().map(|b| format!("\n  {b}")).collect()
 }
 
 /// What is wrong with a file, as far as a client can act on it. Each kind has one SQLSTATE

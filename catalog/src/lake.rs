@@ -50,7 +50,14 @@ impl Lake {
     /// Opens the lake at `uri` (a path, `file://`, `s3://`, `gs://`, `az://`): reads
     /// `strata.toml` if present and lists the lake once.
     pub async fn open(uri: &str) -> Result<Arc<Lake>> {
-        let store = LakeStore::open(uri)?;
+        Self::open_store(LakeStore::open(uri)?).await
+    }
+
+    /// Opens the lake on a store already built: embedders with a store of their own, and tests
+    /// that put a failing store under a write.
+    pub async fn open_store(store: LakeStore) -> Result<Arc<Lake>> {
+        let uri = store.uri.clone();
+        let uri = uri.as_str();
         let config_path = store.child("strata.toml");
         let config = match store.store.get(&config_path).await {
             Ok(r) => {
@@ -89,6 +96,12 @@ impl Lake {
             file_cache: Default::default(),
             log_cache: Default::default(),
         }))
+    }
+
+    /// A session state of the lake's own context (the lake's store registered), for work no
+    /// session asked for: the quality gate of a library write without one.
+    pub(crate) fn state(&self) -> datafusion::execution::SessionState {
+        self.ctx.state()
     }
 
     /// The lake's root URI as given.

@@ -13,6 +13,7 @@ pub mod listing;
 mod meta;
 pub mod options;
 pub mod provider;
+pub mod quality;
 pub mod resolve;
 pub mod sample;
 mod store;

@@ -27,6 +27,8 @@ pub const BAD_FILE_FORMAT: &str = "22P04";
 pub const READ_ONLY: &str = "25006";
 /// A write that lost a race with another writer (PostgreSQL's serialization_failure: retry).
 pub const SERIALIZATION_FAILURE: &str = "40001";
+/// A write broke its table's expectations (docs/quality.md): nothing was committed.
+pub const CHECK_VIOLATION: &str = "23514";
 pub const IN_FAILED_TRANSACTION: &str = "25P02";
 pub const INVALID_SQL_STATEMENT_NAME: &str = "26000";
 pub const INVALID_CURSOR_NAME: &str = "34000";
@@ -165,6 +167,7 @@ pub fn code(kind: ErrorKind) -> &'static str {
         ErrorKind::Io => IO_ERROR,
         ErrorKind::Plan => SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION,
         ErrorKind::Conflict => SERIALIZATION_FAILURE,
+        ErrorKind::CheckViolation => CHECK_VIOLATION,
         ErrorKind::FrontEnd | ErrorKind::Internal => INTERNAL_ERROR,
         _ => INTERNAL_ERROR,
     }

@@ -89,6 +89,8 @@ pub enum ErrorKind {
     InvalidValue,
     /// A write lost a race with another writer and changed nothing; running it again may work.
     Conflict,
+    /// A write broke its table's expectations and committed nothing (docs/quality.md).
+    CheckViolation,
     /// Text that does not convert to the type asked for.
     InvalidText,
     DivisionByZero,
@@ -119,6 +121,7 @@ fn catalog_kind(e: &CatalogError) -> ErrorKind {
         CatalogError::Store { .. } => ErrorKind::Io,
         CatalogError::File { kind, .. } => ErrorKind::File(*kind),
         CatalogError::Conflict(_) => ErrorKind::Conflict,
+        CatalogError::Rejected { .. } => ErrorKind::CheckViolation,
         _ => ErrorKind::Data,
     }
 }

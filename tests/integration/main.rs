@@ -6,6 +6,7 @@ mod cli;
 mod delta;
 mod dispatch;
 mod lakes;
+mod quality;
 mod repl;
 mod rules;
 mod s3;

@@ -8,10 +8,17 @@ use std::sync::Once;
 use url::Url;
 
 pub mod files;
+mod fit;
+mod gated;
 pub mod maintain;
 pub mod write;
 
+#[cfg(test)]
+mod store_faults;
+
 pub use files::{DeltaFiles, LogCache};
+pub use fit::fit;
+pub use gated::{quarantine_of, QUARANTINE_SUFFIX};
 pub use write::{AppendOptions, Committed};
 
 /// The table property a Delta table names its feature flags under; Strata's scan reads

@@ -263,6 +263,7 @@ impl Conn {
         });
         let input = Box::pin(RecordBatchStreamAdapter::new(schema, batches));
         let stopper = self.stopper(&session);
+        let told = session.clone();
         let appended = self
             .shared
             .exec
@@ -288,6 +289,7 @@ impl Conn {
         log.rows.store(rows as usize, Ordering::Relaxed);
         log.set("ok");
         let tag = Tag::new("COPY").with_rows(rows as usize);
+        super::responses::notices(client, &told).await?;
         client
             .send(PgWireBackendMessage::CommandComplete(tag.into()))
             .await?;

@@ -9,8 +9,8 @@ use super::exec::Ran;
 use super::extended::Prepared;
 use super::params::{coerce_params, param_type};
 use super::responses::{
-    complete, query_response, refused_in_aborted_block, send_result, send_rows, status_after,
-    time_zone,
+    complete, notices, query_response, refused_in_aborted_block, send_result, send_rows,
+    status_after, time_zone,
 };
 use crate::wire as encode;
 use crate::PgSession;
@@ -119,6 +119,7 @@ impl Conn {
                 }
                 let status = status_after(&prepared.stmt, client.transaction_status());
                 client.set_transaction_status(status);
+                notices(client, &session).await?;
                 complete(client, Tag::new(&tag)).await?;
                 Ok(false)
             }

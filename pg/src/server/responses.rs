@@ -94,6 +94,23 @@ where
 }
 
 /// CommandComplete with a tag, and a row count where the tag takes one.
+/// Sends what the session's last statement wants its user told (rows it quarantined), as
+/// notices before the statement's completion, where psql and drivers show or log them.
+pub(super) async fn notices<C>(client: &mut C, session: &strata_sql::Session) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    for text in session.take_notices() {
+        let info = ErrorInfo::new("NOTICE".into(), "00000".into(), text);
+        client
+            .feed(PgWireBackendMessage::NoticeResponse(info.into()))
+            .await?;
+    }
+    Ok(())
+}
+
 pub(super) async fn complete<C>(client: &mut C, tag: Tag) -> PgWireResult<()>
 where
     C: Sink<PgWireBackendMessage> + Unpin + Send,

@@ -7,8 +7,8 @@ use super::copy_in::is_copy_in;
 use super::error_info;
 use super::exec::Ran;
 use super::responses::{
-    complete, query_response, refused_in_aborted_block, send_error, send_result, status_after,
-    time_zone,
+    complete, notices, query_response, refused_in_aborted_block, send_error, send_result,
+    status_after, time_zone,
 };
 use crate::wire as encode;
 use async_trait::async_trait;
@@ -142,6 +142,7 @@ impl Conn {
                 Ran::Status(tag) => {
                     log.set("ok");
                     *status = status_after(stmt, *status);
+                    notices(client, &session).await?;
                     complete(client, Tag::new(&tag)).await
                 }
                 Ran::Rows(stream) => {

@@ -88,6 +88,9 @@ pub struct Session {
     write_zones: Option<Vec<String>>,
     /// Who runs it, recorded with every commit it makes (a server user).
     user: Option<String>,
+    /// What a statement that succeeded wants its user told (rows sent to quarantine), for the
+    /// front end to show after its result: the REPL on stderr, the server as a notice.
+    notices: std::sync::Mutex<Vec<String>>,
 }
 
 /// How much the latest query has read so far, from its scans' metrics.
@@ -111,6 +114,7 @@ impl Session {
             limits: StatementLimits::default(),
             write_zones: None,
             user: None,
+            notices: Default::default(),
         };
         if as_of.is_some() {
             session.set_as_of(as_of)?;
@@ -121,6 +125,15 @@ impl Session {
     /// A session in zone `enhanced`, schema `public`.
     pub async fn new(lake: Arc<Lake>, options: SessionOptions) -> Result<Self> {
         Engine::new(lake, options.memory_limit)?.session(options.as_of.as_deref())
+    }
+
+    /// The notices of the statements run since the last call (see the `notices` field).
+    pub fn take_notices(&self) -> Vec<String> {
+        std::mem::take(&mut *self.notices.lock().expect("notices lock"))
+    }
+
+    pub(crate) fn notice(&self, text: String) {
+        self.notices.lock().expect("notices lock").push(text);
     }
 
     /// Installs a front end's statements: the hook parses statement text and answers

@@ -161,7 +161,8 @@ impl Session {
                 Err(SqlError::new(
                     ErrorKind::NotSupported,
                     format!(
-                        "{base} is a {} table, which shows its newest rows; delete from its                          history instead: DELETE FROM {base}{} WHERE …",
+                        "{base} is a {} table, which shows its newest rows; delete from its \
+                         history instead: DELETE FROM {base}{} WHERE …",
                         self.lake.mode_of(&base),
                         strata_catalog::HISTORY_SUFFIX
                     ),
@@ -211,7 +212,19 @@ impl Session {
         if opts.user.is_none() {
             opts.user = self.user.clone();
         }
+        if opts.state.is_none() {
+            opts.state = Some(self.ctx.state());
+        }
         let done = self.lake.append(&name, input, &opts).await?;
+        if done.quarantined > 0 {
+            let q = strata_catalog::delta::quarantine_of(&name);
+            let rows = if done.quarantined == 1 { "row" } else { "rows" };
+            self.notice(format!(
+                "{} {rows} broke the expectations of {name} and went to {q} \
+                 (SELECT * FROM {q} shows them with what they broke)",
+                done.quarantined
+            ));
+        }
         Ok(done.rows)
     }
 
