@@ -174,7 +174,11 @@ impl Gated {
                     Some(_) => lake.provider(name, None).await?,
                     None => None,
                 },
-                batch: Some(written(lake, dir, schema, adds, &self.state).await?),
+                // A batch whose every row went to quarantine adds no file to the table.
+                batch: match adds.is_empty() {
+                    true => None,
+                    false => Some(written(lake, dir, schema, adds).await?),
+                },
                 key: lake
                     .config()
                     .tables
@@ -402,7 +406,6 @@ async fn written(
     dir: &str,
     schema: &SchemaRef,
     adds: &[Add],
-    state: &SessionState,
 ) -> Result<Arc<dyn datafusion::datasource::TableProvider>> {
     let base = table_url(lake.store(), dir)?;
     let mut urls = Vec::with_capacity(adds.len());
@@ -413,7 +416,6 @@ async fn written(
         urls.push(ListingTableUrl::parse(url.as_str())?);
     }
     let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension("");
-    let _ = state;
     let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(options)
         .with_schema(schema.clone());

@@ -156,6 +156,20 @@ async fn quarantine_commits_the_good_rows_and_keeps_every_bad_one_with_what_it_b
         .await,
         "1"
     );
+    // A batch whose every row breaks an expectation: all of it in quarantine, none lost.
+    ok(
+        &s,
+        "INSERT INTO enhanced.sales.daily VALUES ('US', DATE '2024-01-03', -5.0, 'u@v.us')",
+    )
+    .await;
+    assert_eq!(
+        value(&s, "SELECT count(*) FROM enhanced.sales.daily").await,
+        "3"
+    );
+    assert_eq!(
+        value(&s, "SELECT count(*) FROM enhanced.sales.daily_quarantine").await,
+        "3"
+    );
     // Table-level expectations still refuse the whole batch under quarantine.
     let e = run(
         &s,
@@ -166,7 +180,7 @@ async fn quarantine_commits_the_good_rows_and_keeps_every_bad_one_with_what_it_b
     assert!(e.contains("unique(country, dt)"), "{e}");
     assert_eq!(
         value(&s, "SELECT count(*) FROM enhanced.sales.daily_quarantine").await,
-        "2"
+        "3"
     );
 }
 
