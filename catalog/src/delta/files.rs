@@ -29,6 +29,35 @@ pub struct DeltaFile {
     pub committed_at: Option<i64>,
     /// When the commit that removed it was written; None while it is in the newest version.
     pub removed_at: Option<i64>,
+    /// The statistics its Add recorded (JSON), kept for removed files: only time travel reads
+    /// them, so their row counts and ingestion bounds come from the log, not their footers.
+    pub stats: Option<String>,
+}
+
+/// What a file's log statistics say without opening it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogStats {
+    pub rows: usize,
+    /// Bounds (µs) of the ingestion-time column asked for. The log keeps timestamps to the
+    /// millisecond, truncated, so the upper bound is widened to the millisecond's last µs.
+    pub ingest: Option<(i64, i64)>,
+}
+
+impl DeltaFile {
+    /// The file's row count and the bounds of `ingest_column` from its log statistics; None
+    /// when the log has none for it (the footer is read instead).
+    pub fn log_stats(&self, ingest_column: Option<&str>) -> Option<LogStats> {
+        let raw = self.stats.as_deref()?;
+        let stats: serde_json::Value = serde_json::from_str(raw).ok()?;
+        let rows = usize::try_from(stats.get("numRecords")?.as_i64()?).ok()?;
+        let micros = |side: &str| -> Option<i64> {
+            let v = stats.get(side)?.get(ingest_column?)?.as_str()?;
+            let t = chrono::DateTime::parse_from_rfc3339(v).ok()?;
+            Some(t.timestamp_micros())
+        };
+        let ingest = micros("minValues").zip(micros("maxValues").map(|m| m + 999));
+        Some(LogStats { rows, ingest })
+    }
 }
 
 /// One commit of the log.
@@ -188,17 +217,19 @@ pub async fn delta_files(
     for f in state.log_data().iter() {
         let path = relative_path(dir, &f.path())?;
         let partitions = partitions_in_order(&partition_columns, f.partition_values_map());
+        let committed_at = added.get(&path).copied().flatten();
         files.push(DeltaFile {
             file: lake_file(
                 store,
                 dir,
                 &path,
                 f.size(),
-                f.modification_time(),
+                ingest_ms(f.modification_time(), committed_at),
                 partitions,
             ),
-            committed_at: added.get(&path).copied().flatten(),
+            committed_at,
             removed_at: None,
+            stats: None,
         });
         live.insert(path);
     }
@@ -219,17 +250,19 @@ pub async fn delta_files(
             continue;
         };
         let partitions = partitions_in_order(&partition_columns, add.partition_values.clone());
+        let committed_at = added.get(path).copied().flatten();
         files.push(DeltaFile {
             file: lake_file(
                 store,
                 dir,
                 path,
                 add.size,
-                add.modification_time,
+                ingest_ms(add.modification_time, committed_at),
                 partitions,
             ),
-            committed_at: added.get(path).copied().flatten(),
+            committed_at,
             removed_at: Some(*at),
+            stats: add.stats.clone(),
         });
     }
     Ok(DeltaFiles {
@@ -239,6 +272,15 @@ pub async fn delta_files(
         files,
         commits,
     })
+}
+
+/// The time (ms) a file's rows count as ingested when it has no `_ingested_at` column: the
+/// `modificationTime` its Add records, but never after its commit became visible. Writers take
+/// that time from a precise clock while the commit file's time comes from the file system's
+/// coarser one, so it can be a few ms later than the commit, and as of its own version's time
+/// the file's rows would be hidden.
+fn ingest_ms(modification_ms: i64, committed_at: Option<i64>) -> i64 {
+    committed_at.map_or(modification_ms, |c| modification_ms.min(c.div_euclid(1000)))
 }
 
 /// A log path (URL-encoded, relative to the table, or an absolute URI of a file inside it) as a
@@ -313,6 +355,52 @@ mod tests {
             "part-1.parquet"
         );
         assert!(relative_path("raw/s/t", "s3://other/x/part-1.parquet").is_err());
+    }
+
+    #[test]
+    fn removed_files_take_rows_and_ingest_bounds_from_the_log() {
+        let file = |stats: Option<&str>| DeltaFile {
+            file: LakeFile {
+                meta: ObjectMeta {
+                    location: "t/a.parquet".into(),
+                    last_modified: Default::default(),
+                    size: 1,
+                    e_tag: None,
+                    version: None,
+                },
+                rel: "t/a.parquet".into(),
+                partitions: vec![],
+            },
+            committed_at: None,
+            removed_at: Some(1),
+            stats: stats.map(str::to_string),
+        };
+        let logged = file(Some(
+            r#"{"numRecords":3,"minValues":{"_ingested_at":"2026-01-02T03:04:05.006Z"},"maxValues":{"_ingested_at":"2026-01-02T03:04:05.007Z"},"nullCount":{}}"#,
+        ));
+        let min = chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05.006Z")
+            .unwrap()
+            .timestamp_micros();
+        assert_eq!(
+            logged.log_stats(Some("_ingested_at")),
+            Some(LogStats {
+                rows: 3,
+                // The log truncates to ms: any µs of the max's millisecond may be in the file.
+                ingest: Some((min, min + 1000 + 999)),
+            })
+        );
+        assert_eq!(logged.log_stats(Some("other")).unwrap().ingest, None);
+        assert_eq!(logged.log_stats(None).unwrap().rows, 3);
+        assert_eq!(file(None).log_stats(None), None);
+        assert_eq!(file(Some("not json")).log_stats(None), None);
+    }
+
+    #[test]
+    fn rows_without_a_stamp_are_never_ingested_after_their_commit() {
+        // The Add's time is 3 ms after the commit file's (coarse file-system clock).
+        assert_eq!(ingest_ms(1_003, Some(1_000_000)), 1_000);
+        assert_eq!(ingest_ms(998, Some(1_000_000)), 998);
+        assert_eq!(ingest_ms(1_003, None), 1_003);
     }
 
     #[test]

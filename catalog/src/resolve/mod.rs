@@ -127,25 +127,39 @@ pub async fn resolve(
     use futures::{StreamExt, TryStreamExt};
     let name = &table.name;
     let config = config.cloned().unwrap_or_default();
-    let configured_kind = match delta {
-        Some(_) => Some(Kind::Parquet),
-        None => config.format.as_deref().and_then(Kind::from_setting),
-    };
+    let configured_kind = config.format.as_deref().and_then(Kind::from_setting);
     if table.files.is_empty() && delta.is_none() {
         return Err(err(name, format!("no data files under '{}'", table.dir)));
     }
 
-    // Read every file's schema (cached), several at a time: a footer read each on object stores.
+    // A Delta table's schema is the one its log declares and its files are Parquet, read into
+    // it: no file needs opening for that. Other tables read every file's schema (cached),
+    // several at a time: a footer read each on object stores.
     let state = ctx.state();
-    let reads: Vec<_> = table
-        .files
-        .iter()
-        .map(|f| file_info(&state, store, url, cache, name, f, configured_kind))
-        .collect();
-    let infos: Vec<FileInfo> = futures::stream::iter(reads)
-        .buffered(16)
-        .try_collect()
-        .await?;
+    let (infos, file_schema) = match delta {
+        Some(d) => {
+            let schema = delta_file_schema(&state, d);
+            let info = FileInfo {
+                kind: Kind::Parquet,
+                compression: FileCompressionType::UNCOMPRESSED,
+                schema: schema.clone(),
+            };
+            (vec![info; table.files.len()], schema)
+        }
+        None => {
+            let reads: Vec<_> = table
+                .files
+                .iter()
+                .map(|f| file_info(&state, store, url, cache, name, f, configured_kind))
+                .collect();
+            let infos: Vec<FileInfo> = futures::stream::iter(reads)
+                .buffered(16)
+                .try_collect()
+                .await?;
+            let schema = merge_schemas(name, url, &table.files, &infos)?;
+            (infos, schema)
+        }
+    };
 
     // One format per table (compression may vary). A Delta table is Parquet, even empty.
     let kind = infos.first().map_or(Kind::Parquet, |i| i.kind);
@@ -162,18 +176,6 @@ pub async fn resolve(
             ),
         ));
     }
-    // A Delta table's schema is the one its log declares; files are read into it.
-    let file_schema = match delta {
-        Some(d) => Arc::new(Schema::new(
-            d.schema
-                .fields()
-                .iter()
-                .filter(|f| !d.partition_columns.contains(f.name()))
-                .cloned()
-                .collect::<Vec<_>>(),
-        )),
-        None => merge_schemas(name, url, &table.files, &infos)?,
-    };
 
     // Positional formats read each distinct header as its own group; others share one schema.
     let mut groups: Vec<SchemaRef> = vec![];
@@ -324,7 +326,7 @@ pub async fn resolve(
         store_url: url.clone(),
     };
     if kind == Kind::Parquet {
-        add_parquet_statistics(&state, store, &mut resolved).await?;
+        add_parquet_statistics(&state, store, &mut resolved, delta).await?;
     }
     Ok(resolved)
 }
@@ -338,29 +340,100 @@ pub(crate) fn column_list(schema: &Schema) -> String {
         .join(", ")
 }
 
+/// The columns a Delta table's files hold, typed as DataFusion reads Parquet: strings and
+/// binaries as view types when `schema_force_view_types` is on (its default), as a plain
+/// Parquet table gets them. Reading them as the log's `string` would copy every value and
+/// compare them more slowly (docs/delta.md#which-folders-are-delta-tables).
+fn delta_file_schema(state: &datafusion::execution::SessionState, d: &DeltaFiles) -> SchemaRef {
+    let views = state
+        .config()
+        .options()
+        .execution
+        .parquet
+        .schema_force_view_types;
+    let fields: Vec<FieldRef> = d
+        .schema
+        .fields()
+        .iter()
+        .filter(|f| !d.partition_columns.contains(f.name()))
+        .map(|f| {
+            let viewed = match f.data_type() {
+                DataType::Utf8 | DataType::LargeUtf8 if views => DataType::Utf8View,
+                DataType::Binary | DataType::LargeBinary if views => DataType::BinaryView,
+                _ => return f.clone(),
+            };
+            Arc::new(f.as_ref().clone().with_data_type(viewed))
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
 /// Statistics, row counts and, for a per-row ingestion column, its min/max per file from Parquet
-/// footers
-/// (the footers are in DataFusion's metadata cache after schema inference).
+/// footers, several read at a time. A file a Delta commit removed gets its row count and
+/// ingestion bounds from the statistics the log recorded for it instead: only time travel
+/// reads it, and a table rewritten by OPTIMIZE has thousands (docs/delta.md#time-travel).
 async fn add_parquet_statistics(
     state: &datafusion::execution::SessionState,
     store: &Arc<dyn ObjectStore>,
     table: &mut ResolvedTable,
+    delta: Option<&DeltaFiles>,
 ) -> Result<()> {
     use datafusion::common::stats::Precision;
+    use futures::{StreamExt, TryStreamExt};
     let format = format::file_format(
         state,
         Kind::Parquet,
         FileCompressionType::UNCOMPRESSED,
         false,
     );
-    let ingest_idx = match &table.ingest {
-        IngestSource::Column(c) => table.file_schema.index_of(c).ok(),
+    let ingest_col = match &table.ingest {
+        IngestSource::Column(c) => Some(c.clone()),
         _ => None,
     };
-    for f in &mut table.files {
-        let stats = format
-            .infer_stats(state, store, table.file_schema.clone(), &f.meta)
-            .await?;
+    let ingest_idx = ingest_col
+        .as_deref()
+        .and_then(|c| table.file_schema.index_of(c).ok());
+    let mut footers = vec![];
+    for (i, f) in table.files.iter_mut().enumerate() {
+        let logged = delta
+            .filter(|_| f.removed_at.is_some())
+            .and_then(|d| d.files[i].log_stats(ingest_col.as_deref()))
+            .filter(|s| ingest_idx.is_none() || s.ingest.is_some());
+        match logged {
+            Some(s) => {
+                f.rows = Some(s.rows);
+                if ingest_idx.is_some() {
+                    (f.ingest_min, f.ingest_max) = s.ingest.unzip();
+                }
+                f.statistics = None;
+            }
+            None => footers.push(i),
+        }
+    }
+    let file_schema = table.file_schema.clone();
+    let reads: Vec<_> = footers
+        .iter()
+        .map(|&i| {
+            let meta = table.files[i].meta.clone();
+            let (format, schema) = (format.clone(), file_schema.clone());
+            let (name, url) = (&table.name, &table.store_url);
+            async move {
+                format
+                    .infer_stats(state, store, schema, &meta)
+                    .await
+                    .map_err(|e| {
+                        let path = full_path(url, &meta.location);
+                        CatalogError::file(name, path, FileErrorKind::of(&e), read_failure(&e))
+                    })
+            }
+        })
+        .collect();
+    let stats: Vec<_> = futures::stream::iter(reads)
+        .buffered(16)
+        .try_collect()
+        .await?;
+    for (i, stats) in footers.into_iter().zip(stats) {
+        let f = &mut table.files[i];
         if let Precision::Exact(n) = stats.num_rows {
             f.rows = Some(n);
         }
