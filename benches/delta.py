@@ -9,10 +9,14 @@ the same files, same machine, same run. Three workloads:
            plain Parquet (`strata convert` of a copy): the log must cost at most 10%.
   optimize `OPTIMIZE` of a history split into many small files: wall time and peak RSS of the
            `strata optimize` process, and the latest view before and after (goal: 2× faster).
+  gate     `strata ingest` of the lineitem CSV into a table without expectations and into one
+           with six (docs/quality.md; reject mode, all holding): the quality gate's cost
+           (goal: at most 1.3× the time), and apart, the same plus `unique` on the table's key.
 
   .venv/bin/pip install -r benches/requirements.txt deltalake
   cargo build --release --bin strata --example generate_lake
   .venv/bin/python benches/delta.py [--scale sf1|tiny] [--profile release|dev] [--reps N]
+                                    [--workloads ingest,latest,optimize,gate] [--strata PATH]
 
 Scales: sf1 = lineitem SF1 (6,001,215 rows), a 10,000,000-row history (1,000,000 keys, 20 files),
               OPTIMIZE over 10,000 files of 1,000 rows;
@@ -22,6 +26,7 @@ before and after OPTIMIZE); a wrong answer makes the run exit 1, a slow time nev
 """
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -88,18 +93,23 @@ def median_time(fn, reps):
     return statistics.median(fn() for _ in range(reps))
 
 
-def ingest(args, scale, exe, cache):
-    import duckdb
-    import pyarrow.csv as pacsv
-    from deltalake import write_deltalake
-
+def lineitem_csv(scale, cache):
+    """TPC-H lineitem as CSV (tpchgen-cli, generated once into the cache) and its row count."""
     csv_dir = cache / f"tpch-csv-{scale['tpch']}"
     csv_file = csv_dir / "lineitem.csv"
     if not csv_file.exists():
         csv_dir.mkdir(parents=True, exist_ok=True)
         gen = shutil.which("tpchgen-cli", path=str(Path(sys.executable).parent)) or "tpchgen-cli"
         run([gen, "csv", "-s", str(scale["tpch"]), "--tables", "lineitem", "--output-dir", str(csv_dir)])
-    rows = sum(1 for _ in open(csv_file)) - 1
+    return csv_file, sum(1 for _ in open(csv_file)) - 1
+
+
+def ingest(args, scale, exe, cache):
+    import duckdb
+    import pyarrow.csv as pacsv
+    from deltalake import write_deltalake
+
+    csv_file, rows = lineitem_csv(scale, cache)
     results = {}
 
     def strata_once():
@@ -135,6 +145,70 @@ def ingest(args, scale, exe, cache):
     print("| writer | seconds | rows/s |\n|---|---:|---:|")
     for name, s in results.items():
         print(f"| {name} | {s:.2f} | {rows / s:,.0f} |")
+
+
+# The gate workload's expectations on lineitem (docs/quality.md), reject mode, all holding on
+# TPC-H data: six row-level ones of different kinds, and a `rows` bound the writer counts anyway.
+GATE = """[tables."raw.tpch.lineitem".expect]
+not_null = ["l_orderkey", "l_partkey"]
+between = { l_quantity = [1, 50], l_discount = [0.0, 0.1] }
+in_set = { l_returnflag = ["A", "N", "R"] }
+matches = { l_shipmode = '^(REG AIR|AIR|RAIL|SHIP|TRUCK|MAIL|FOB)$' }
+rows = [1, 100000000]
+on_failure = "reject"
+"""
+# The same with `unique` on lineitem's key, which reads the whole table after the write.
+GATE_UNIQUE = GATE.replace('rows = [', 'unique = [["l_orderkey", "l_linenumber"]]\nrows = [')
+
+
+def gate(args, scale, exe, cache):
+    """`strata ingest` of lineitem CSV into a table without expectations and into one with the
+    six of GATE (and, reported apart, GATE_UNIQUE): the gate's cost (goal: at most 1.3x)."""
+    csv_file, rows = lineitem_csv(scale, cache)
+
+    def once(config):
+        lake = cache / "gate-lake"
+        shutil.rmtree(lake, ignore_errors=True)
+        lake.mkdir()
+        if config:
+            (lake / "strata.toml").write_text(config)
+        # A batch the gate refuses fails the run here (reject mode: the ingest exits 1).
+        took, _, _ = run([exe, "--lake", str(lake), "-q", "ingest", "raw.tpch.lineitem", str(csv_file)])
+        got = int(strata_value(exe, lake, "SELECT count(*) FROM raw.tpch.lineitem"))
+        if got != rows:
+            log(f"WRONG: gated ingest wrote {got} rows of {rows}")
+            sys.exit(1)
+        return took
+
+    variants = [("no expectations", ""), ("6 expectations (reject)", GATE),
+                ("6 expectations + unique(l_orderkey, l_linenumber)", GATE_UNIQUE)]
+    times = {name: [] for name, _ in variants}
+    for _ in range(args.reps):  # alternating, so a slow moment of the machine hits all alike
+        for name, config in variants:
+            times[name].append(once(config))
+    # The gate is on and counts right: one more lake refuses a batch with 'R' left out of the
+    # set, with as many failing rows as SQL counts 'R' rows in the table written above.
+    lake = cache / "gate-lake"
+    want = int(strata_value(exe, lake, "SELECT count(*) FROM raw.tpch.lineitem WHERE l_returnflag = 'R'"))
+    shutil.rmtree(lake, ignore_errors=True)
+    lake.mkdir()
+    (lake / "strata.toml").write_text(GATE.replace('["A", "N", "R"]', '["A", "N"]'))
+    proc = subprocess.run([exe, "--lake", str(lake), "-q", "ingest", "raw.tpch.lineitem", str(csv_file)],
+                          capture_output=True, text=True)
+    said = re.search(r"in_set\(l_returnflag\): ([0-9]+) rows", proc.stderr)
+    if proc.returncode == 0 or not said or int(said.group(1)) != want:
+        log(f"WRONG: the gate should refuse {want} rows of in_set(l_returnflag):\n{proc.stderr}")
+        sys.exit(1)
+    med = {name: statistics.median(t) for name, t in times.items()}
+    base = med["no expectations"]
+    print(f"\n## gate: strata ingest of lineitem SF{scale['tpch']} CSV ({rows:,} rows), median of {args.reps}")
+    print("| expectations | seconds | rows/s | vs none |\n|---|---:|---:|---:|")
+    for name, s in med.items():
+        print(f"| {name} | {s:.2f} | {rows / s:,.0f} | {s / base:.2f}x |")
+    ratio = med["6 expectations (reject)"] / base
+    print(f"gate cost, 6 expectations: {ratio:.2f}x the ingest without (goal ≤ 1.30x: "
+          f"{'met' if ratio <= 1.3 else 'not met'}); with unique: "
+          f"{med['6 expectations + unique(l_orderkey, l_linenumber)'] / base:.2f}x (not in the goal)")
 
 
 def history_lake(exe_dir, cache, scale, files, name):
@@ -192,12 +266,13 @@ def main():
     p.add_argument("--profile", choices=["release", "dev"], default="release")
     p.add_argument("--reps", type=int)
     p.add_argument("--cache", type=Path)
-    p.add_argument("--workloads", default="ingest,latest,optimize")
+    p.add_argument("--workloads", default="ingest,latest,optimize,gate")
+    p.add_argument("--strata", help="the strata binary (default: REPO/target/<profile>/strata)")
     args = p.parse_args()
     scale = SCALES[args.scale]
     args.reps = args.reps or scale["reps"]
     exe_dir = REPO / "target" / ("release" if args.profile == "release" else "debug")
-    exe = str(exe_dir / "strata")
+    exe = args.strata or str(exe_dir / "strata")
     cache = args.cache or Path(f"/tmp/strata-delta-bench/{args.scale}")
     cache.mkdir(parents=True, exist_ok=True)
     print(f"# Delta benchmarks, scale {args.scale}, {args.profile} build, {os.cpu_count()} cores")
@@ -208,6 +283,8 @@ def main():
         latest(args, scale, exe, exe_dir, cache)
     if "optimize" in wanted:
         optimize(args, scale, exe, exe_dir, cache)
+    if "gate" in wanted:
+        gate(args, scale, exe, cache)
 
 
 if __name__ == "__main__":
