@@ -18,6 +18,7 @@ pandas data source) reading the same Parquet file:
   unique after a quarantine: judged on the rows that commit, so GE judges those rows.
   unique across batches: a second batch whose ids repeat the first's (GE: both batches).
   combined    every expectation on one table: the refusal lists each broken one.
+  NaN         float NaN beside a NULL: GE (pandas) takes NaN for missing, Strata for a value.
   passing     a clean batch (NULLs where they are allowed) passes every expectation in both.
 
 GE's compound uniqueness is run with `ignore_row_if="all_values_are_missing"` (its default for
@@ -61,6 +62,14 @@ KNOWN = {
     # expectation").
     ("combined", "unique(id)"),
     ("combined", "unique(region, code)"),
+    # NaN (a float value, not NULL): pandas stores NULL as NaN too, so GE takes NaN for missing
+    # (not_null counts it, the others let it pass); Strata follows Arrow/SQL, where NaN is a
+    # value above every number (between fails it), equal to itself (unique counts it), in no
+    # set. docs/quality.md speaks of NULLs only.
+    ("NaN", "not_null(x)"),
+    ("NaN", "between(x)"),
+    ("NaN", "unique(x)"),
+    ("NaN", "in_set(x)"),
 }
 
 
@@ -359,6 +368,10 @@ def main():
     toml.append(table_toml(f"{TABLE}.across", [exps["unique(id)"]]))
     toml.append(table_toml(f"{TABLE}.combined", list(exps.values())))
     toml.append(table_toml(f"{TABLE}.passing", list(exps.values()), rows=[1, n]))
+    toml.append('[tables."raw.ge.nan_not_null".expect]\nnot_null = ["x"]\n')
+    toml.append('[tables."raw.ge.nan_between".expect]\nbetween = { x = [1.0, 50.0] }\n')
+    toml.append('[tables."raw.ge.nan_unique".expect]\nunique = ["x"]\n')
+    toml.append('[tables."raw.ge.nan_in_set".expect]\nin_set = { x = [1.0, 2.0, 3.0] }\n')
     (work / "lake" / "strata.toml").write_text("\n".join(toml))
     strata = Strata(exe, work / "lake")
     ge = GE()
@@ -417,6 +430,27 @@ def main():
         g_ok, g_n, _ = ge.validate(bad, e)
         s = (True, 0) if committed else ((False, broken[name]) if name in broken else None)
         report.add("combined", name, s, (g_ok, g_n))
+
+    # NaN in a float column, beside a NULL: see KNOWN.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    nan_file = work / "nan.parquet"
+    pq.write_table(pa.table({"x": pa.array([1.0, float("nan"), float("nan"), 2.0, None, 3.0])}), nan_file)
+    nan_df = read_for_ge(nan_file)
+    E = gx.expectations
+    for name, key, value, g in [
+            ("not_null(x)", "not_null", ["x"], E.ExpectColumnValuesToNotBeNull(column="x")),
+            ("between(x)", "between", {"x": [1.0, 50.0]},
+             E.ExpectColumnValuesToBeBetween(column="x", min_value=1.0, max_value=50.0)),
+            ("unique(x)", "unique", ["x"], E.ExpectColumnValuesToBeUnique(column="x")),
+            ("in_set(x)", "in_set", {"x": [1.0, 2.0, 3.0]},
+             E.ExpectColumnValuesToBeInSet(column="x", value_set=[1.0, 2.0, 3.0]))]:
+        e = Expectation(name, key, value, g)
+        committed, broken, err = strata.ingest(f"{TABLE}.nan_{key}", nan_file)
+        s = (True, 0) if committed else (False, broken.get(name))
+        g_ok, g_n, _ = ge.validate(nan_df, e)
+        report.add("NaN", name, s, (g_ok, g_n), "x = 1, NaN, NaN, 2, NULL, 3")
 
     # A clean batch passes everything in both.
     committed, broken, err = strata.ingest(f"{TABLE}.passing", good_file)
