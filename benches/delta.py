@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Delta Lake writes and reads (docs/delta.md), Strata against DuckDB and Python `deltalake` on
-the same files, same machine, same run. Three workloads:
+the same files, same machine, same run. Four workloads:
 
   ingest   TPC-H lineitem as CSV (tpchgen-cli) appended to a Delta table:
            `strata ingest` vs DuckDB (`COPY … FROM 'x.csv'` into a table, then `COPY … TO
@@ -22,7 +22,8 @@ Scales: sf1 = lineitem SF1 (6,001,215 rows), a 10,000,000-row history (1,000,000
               OPTIMIZE over 10,000 files of 1,000 rows;
         tiny = SF 0.01, 20,000 rows over 2,000 keys, 200 files (a smoke run, debug build).
 Every answer is checked (row counts, and the latest view's count equal on Delta and Parquet, and
-before and after OPTIMIZE); a wrong answer makes the run exit 1, a slow time never does.
+before and after OPTIMIZE, and the gated ingests' row counts and a refusal's failing count); a
+wrong answer makes the run exit 1, a slow time never does.
 """
 import argparse
 import os
