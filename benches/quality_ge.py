@@ -38,6 +38,7 @@ Prints a table (expectation | strata | great_expectations | agree) and exits 1 o
 disagreement or error.
 """
 import argparse
+import atexit
 import os
 import random
 import re
@@ -339,6 +340,8 @@ def main():
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="strata-ge-"))
     shutil.rmtree(work, ignore_errors=True)
+    if not args.keep:  # removed on every way out, errors included
+        atexit.register(shutil.rmtree, work, ignore_errors=True)
     (work / "lake").mkdir(parents=True)
     n = args.rows
     bad_file, good_file = work / "defects.parquet", work / "clean.parquet"
@@ -468,8 +471,6 @@ def main():
           f"{time.perf_counter() - started:.1f} s")
     for case, name in report.fixed:
         print(f"FIXED: ({case!r}, {name!r}) now agrees: remove it from KNOWN")
-    if not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
     if report.bad:
         print(f"{report.bad} disagreement(s)")
         sys.exit(1)
