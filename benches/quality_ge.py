@@ -58,15 +58,10 @@ DAY_LO, DAY_HI = "2024-01-01", "2024-06-30"
 # Differences between Strata and GE that are known and reported, as (case, expectation): they
 # are printed as KNOWN and do not fail the run; one that stops happening is printed as FIXED.
 KNOWN = {
-    # gated.rs judges `unique` only when no other expectation already refused the batch, so a
-    # refusal that breaks both lists only the others (docs/quality.md: "lists each broken
-    # expectation").
-    ("combined", "unique(id)"),
-    ("combined", "unique(region, code)"),
     # NaN (a float value, not NULL): pandas stores NULL as NaN too, so GE takes NaN for missing
     # (not_null counts it, the others let it pass); Strata follows Arrow/SQL, where NaN is a
     # value above every number (between fails it), equal to itself (unique counts it), in no
-    # set. docs/quality.md speaks of NULLs only.
+    # set (docs/quality.md#expectations says so).
     ("NaN", "not_null(x)"),
     ("NaN", "between(x)"),
     ("NaN", "unique(x)"),

@@ -60,6 +60,26 @@ pub enum Command {
     Optimize(OptimizeArgs),
     /// Make a plain-Parquet table a Delta table in place, keeping its files and answers.
     Convert(ConvertArgs),
+    /// Check tables' expectations over their current rows (exit 1 when one fails, 2 when a
+    /// check cannot run), with anomaly warnings.
+    Check(CheckArgs),
+}
+
+/// `strata check [TABLE…]` (docs/quality.md#strata-check).
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// Lake root (as for the REPL); defaults to STRATA_LAKE, then the sample lake.
+    #[arg(long, env = "STRATA_LAKE", value_name = "URI")]
+    pub lake: Option<String>,
+    /// Tables as zone.schema.table; none: every table with expectations.
+    #[arg(value_name = "TABLE")]
+    pub tables: Vec<String>,
+    /// Output format of the report.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Exit 1 on an anomaly too (the newest point of a table's volume, or a late table).
+    #[arg(long)]
+    pub fail_on_anomaly: bool,
 }
 
 /// `strata optimize [TABLE…] [--target-size 128MB]` (docs/delta.md#file-sizes-optimize-and-vacuum).

@@ -1,6 +1,7 @@
 //! The `strata` binary: opens a lake and runs `-c`/`-f` statements, a script on stdin, or the
 //! interactive shell (docs/repl.md).
 
+mod check;
 mod cli;
 mod print;
 mod progress;
@@ -37,6 +38,7 @@ fn run(cli: Cli, inputs: Vec<Input>) -> Result<ExitCode> {
         Some(cli::Command::Ingest(args)) => return write::ingest(&cli, args),
         Some(cli::Command::Optimize(args)) => return write::optimize(&cli, args),
         Some(cli::Command::Convert(args)) => return write::convert(&cli, args),
+        Some(cli::Command::Check(args)) => return check::check(&cli, args),
         None => {}
     }
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use strata_catalog::TableName;
 use strata_sql::{Lake, Session, SessionOptions};
 
-fn table_name(text: &str) -> Result<TableName> {
+pub(crate) fn table_name(text: &str) -> Result<TableName> {
     TableName::parse(text)
         .filter(|t| strata_catalog::ZONES.contains(&t.zone.as_str()))
         .with_context(|| {
@@ -19,7 +19,7 @@ fn table_name(text: &str) -> Result<TableName> {
         })
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

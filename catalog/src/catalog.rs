@@ -3,6 +3,7 @@
 use crate::batches::BatchesTable;
 use crate::lake::Lake;
 use crate::meta::MetaTable;
+use crate::quality::check::ChecksTable;
 use crate::{TableName, META_SCHEMA};
 use async_trait::async_trait;
 use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
@@ -113,19 +114,20 @@ struct MetaSchema {
 #[async_trait]
 impl SchemaProvider for MetaSchema {
     fn table_names(&self) -> Vec<String> {
-        vec!["batches".into(), "tables".into()]
+        vec!["batches".into(), "checks".into(), "tables".into()]
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         Ok(match name {
             "tables" => Some(Arc::new(MetaTable::new(self.lake.clone()))),
             "batches" => Some(Arc::new(BatchesTable::new(self.lake.clone()))),
+            "checks" => Some(Arc::new(ChecksTable::new(self.lake.clone()))),
             _ => None,
         })
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        name == "tables" || name == "batches"
+        ["tables", "batches", "checks"].contains(&name)
     }
 }
 

@@ -168,7 +168,9 @@ impl Gated {
         let quarantining = self.expect.on_failure == OnFailure::Quarantine;
         let mut refused: Vec<Broken> = if quarantining { vec![] } else { broken };
         refused.extend(rows_broken(&self.expect, self.gate.rows));
-        if refused.is_empty() && !self.expect.unique.is_empty() {
+        // `unique` is judged even when the batch is refused already: the refusal lists every
+        // expectation the batch breaks, so one fix-and-retry round suffices.
+        if !self.expect.unique.is_empty() {
             let rows = Rows {
                 existing: match table_version {
                     Some(_) => lake.provider(name, None).await?,

@@ -124,17 +124,13 @@ impl Gate {
         !self.checks.is_empty()
     }
 
-    /// Counts what `batch` breaks and splits it: `bad` holds the failing rows with a
-    /// `_broken` column (None when every row passes).
-    pub fn inspect(&mut self, batch: &RecordBatch) -> Result<Split> {
+    /// Counts what `batch` breaks, keeping examples: per check, true where a row breaks it.
+    pub fn count(&mut self, batch: &RecordBatch) -> Result<Vec<BooleanArray>> {
         self.rows += batch.num_rows() as u64;
-        if self.checks.is_empty() || batch.num_rows() == 0 {
-            return Ok(Split {
-                good: batch.clone(),
-                bad: None,
-            });
-        }
         let mut masks = Vec::with_capacity(self.checks.len());
+        if batch.num_rows() == 0 {
+            return Ok(masks);
+        }
         for check in &mut self.checks {
             let mask = check.broken.evaluate(batch)?.into_array(batch.num_rows())?;
             let mask = mask
@@ -153,6 +149,19 @@ impl Gate {
                 }
             }
             masks.push(mask);
+        }
+        Ok(masks)
+    }
+
+    /// Counts what `batch` breaks and splits it: `bad` holds the failing rows with a
+    /// `_broken` column (None when every row passes).
+    pub fn inspect(&mut self, batch: &RecordBatch) -> Result<Split> {
+        let masks = self.count(batch)?;
+        if masks.is_empty() {
+            return Ok(Split {
+                good: batch.clone(),
+                bad: None,
+            });
         }
         let mut any = masks[0].clone();
         for m in &masks[1..] {
@@ -187,6 +196,20 @@ impl Gate {
             good,
             bad: Some(bad),
         })
+    }
+
+    /// Every row-level expectation with the rows that broke it so far (0 when none did), in
+    /// the order they are written: what `strata check` reports.
+    pub fn all(&self) -> Vec<Broken> {
+        self.checks
+            .iter()
+            .map(|c| Broken {
+                expectation: c.name.clone(),
+                failing: c.failing,
+                examples: c.examples.clone(),
+                detail: None,
+            })
+            .collect()
     }
 
     /// The row-level expectations broken so far, in the order they are written.

@@ -1,3 +1,4 @@
 //! Quality gates (docs/quality.md): expectations judged on every write before it commits,
 //! refusals that change nothing, quarantine that loses no row, promotion between zones.
+mod check;
 mod gate;
