@@ -109,8 +109,14 @@ impl Gated {
         batch: RecordBatch,
     ) -> Result<RecordBatch> {
         self.add_hash(&batch)?;
+        if self.expect.on_failure == OnFailure::Reject {
+            // Every row is written: a failing batch is deleted whole, and `unique` then judges
+            // the whole batch, so the refusal counts what the batch breaks, not what is left.
+            self.gate.count(&batch)?;
+            return Ok(batch);
+        }
         let split = self.gate.inspect(&batch)?;
-        if let (Some(bad), OnFailure::Quarantine) = (split.bad, self.expect.on_failure) {
+        if let Some(bad) = split.bad {
             if self.sink.is_none() {
                 self.sink = Some(Sink::open(lake, name, &bad.schema()).await?);
             }
