@@ -1,5 +1,6 @@
 //! Zones as DataFusion catalogs: schemas and tables come from the lake's current listing, and
 //! every zone also holds the `strata` schema with the metadata table.
+use crate::anomalies::AnomaliesTable;
 use crate::batches::BatchesTable;
 use crate::lake::Lake;
 use crate::meta::MetaTable;
@@ -113,19 +114,20 @@ struct MetaSchema {
 #[async_trait]
 impl SchemaProvider for MetaSchema {
     fn table_names(&self) -> Vec<String> {
-        vec!["batches".into(), "tables".into()]
+        vec!["anomalies".into(), "batches".into(), "tables".into()]
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         Ok(match name {
             "tables" => Some(Arc::new(MetaTable::new(self.lake.clone()))),
             "batches" => Some(Arc::new(BatchesTable::new(self.lake.clone()))),
+            "anomalies" => Some(Arc::new(AnomaliesTable::new(self.lake.clone()))),
             _ => None,
         })
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        name == "tables" || name == "batches"
+        matches!(name, "tables" | "batches" | "anomalies")
     }
 }
 

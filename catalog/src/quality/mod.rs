@@ -4,3 +4,6 @@ pub mod anomaly;
 pub mod expect;
 pub mod gate;
 pub mod unique;
+pub mod watch;
+#[cfg(test)]
+mod watch_reads;

@@ -1,3 +1,5 @@
 //! Quality gates (docs/quality.md): expectations judged on every write before it commits,
-//! refusals that change nothing, quarantine that loses no row, promotion between zones.
+//! refusals that change nothing, quarantine that loses no row, promotion between zones; the
+//! anomaly watch over table metadata.
+mod anomalies;
 mod gate;
