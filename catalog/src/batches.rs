@@ -125,22 +125,25 @@ impl BatchesTable {
     }
 }
 
-/// What one commit did, from its actions and commit info.
+/// What one commit did, from its actions and commit info (also the anomaly watch's volume per
+/// batch: `quality/watch.rs`).
 #[derive(Debug, Default, PartialEq)]
-struct Summary {
-    operation: Option<String>,
-    rows_added: Option<i64>,
-    rows_removed: Option<i64>,
-    files_added: i64,
-    files_removed: i64,
-    bytes_added: i64,
-    user: Option<String>,
-    source: Option<String>,
+pub(crate) struct Summary {
+    pub operation: Option<String>,
+    pub rows_added: Option<i64>,
+    pub rows_removed: Option<i64>,
+    pub files_added: i64,
+    /// Files that carry new rows (`dataChange`), as opposed to rewritten ones.
+    pub data_files_added: i64,
+    pub files_removed: i64,
+    pub bytes_added: i64,
+    pub user: Option<String>,
+    pub source: Option<String>,
     /// The `_ingested_at` Strata stamped on the batch's rows.
-    ingested_at: Option<i64>,
+    pub ingested_at: Option<i64>,
 }
 
-fn summarize(c: &Commit) -> Summary {
+pub(crate) fn summarize(c: &Commit) -> Summary {
     let mut s = Summary::default();
     let mut rows: Option<i64> = Some(0);
     let mut metrics: Option<&Value> = None;
@@ -151,6 +154,7 @@ fn summarize(c: &Commit) -> Summary {
                 s.bytes_added += add.size;
                 // Rewritten files (OPTIMIZE) carry no new rows.
                 if add.data_change {
+                    s.data_files_added += 1;
                     let n = add
                         .stats
                         .as_deref()

@@ -1,5 +1,6 @@
 //! Zones as DataFusion catalogs: schemas and tables come from the lake's current listing, and
 //! every zone also holds the `strata` schema with the metadata table.
+use crate::anomalies::AnomaliesTable;
 use crate::batches::BatchesTable;
 use crate::lake::Lake;
 use crate::meta::MetaTable;
@@ -114,7 +115,12 @@ struct MetaSchema {
 #[async_trait]
 impl SchemaProvider for MetaSchema {
     fn table_names(&self) -> Vec<String> {
-        vec!["batches".into(), "checks".into(), "tables".into()]
+        vec![
+            "anomalies".into(),
+            "batches".into(),
+            "checks".into(),
+            "tables".into(),
+        ]
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
@@ -122,12 +128,13 @@ impl SchemaProvider for MetaSchema {
             "tables" => Some(Arc::new(MetaTable::new(self.lake.clone()))),
             "batches" => Some(Arc::new(BatchesTable::new(self.lake.clone()))),
             "checks" => Some(Arc::new(ChecksTable::new(self.lake.clone()))),
+            "anomalies" => Some(Arc::new(AnomaliesTable::new(self.lake.clone()))),
             _ => None,
         })
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        ["tables", "batches", "checks"].contains(&name)
+        matches!(name, "tables" | "batches" | "checks" | "anomalies")
     }
 }
 

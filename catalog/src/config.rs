@@ -1,6 +1,7 @@
 //! `strata.toml`: the optional lake configuration (docs/lake.md#configuration), validated up
 //! front so a bad file is refused at start with the file, the line and what is wrong.
 use crate::error::{CatalogError, Result};
+use crate::quality::anomaly::settings::{RawWatch, WatchSettings};
 use crate::quality::expect::{Expectations, RawExpect};
 use crate::units::{parse_duration, parse_positive_duration, parse_size, UnitError};
 use serde::{Deserialize, Deserializer};
@@ -19,6 +20,8 @@ pub struct LakeConfig {
     pub tables: BTreeMap<String, TableConfig>,
     pub server: ServerConfig,
     pub users: BTreeMap<String, UserConfig>,
+    /// `[lake] anomaly_*`: how tables are watched unless they say otherwise (docs/quality.md).
+    pub anomaly: WatchSettings,
 }
 
 /// How a table's rows are presented (docs/tables.md#modes).
@@ -60,6 +63,8 @@ pub struct TableConfig {
     pub tags: Vec<String>,
     /// Checked on every write before it commits, and by `strata check` (docs/quality.md).
     pub expect: Option<Expectations>,
+    /// Its `anomaly_*` keys over the lake's, when it sets any.
+    pub anomaly: Option<WatchSettings>,
     /// 1-based line of the table's section, for errors found later (e.g. an unknown key column).
     pub line: usize,
 }
@@ -213,6 +218,10 @@ struct RawFile {
 #[serde(deny_unknown_fields)]
 struct RawLake {
     refresh: Option<Spanned<SettingText>>,
+    anomaly_window: Option<Spanned<usize>>,
+    anomaly_min_points: Option<Spanned<usize>>,
+    anomaly_threshold: Option<Spanned<f64>>,
+    anomaly_freshness: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -235,6 +244,10 @@ struct RawTable {
     #[serde(default)]
     tags: Vec<String>,
     expect: Option<RawExpect>,
+    anomaly_window: Option<Spanned<usize>>,
+    anomaly_min_points: Option<Spanned<usize>>,
+    anomaly_threshold: Option<Spanned<f64>>,
+    anomaly_freshness: Option<Spanned<bool>>,
 }
 
 /// Formats a table's `format` setting may name.
@@ -266,6 +279,16 @@ impl LakeConfig {
         let refresh = typed(raw.lake.refresh, parse_duration)
             .map_err(at("[lake] refresh"))?
             .unwrap_or(DEFAULT_REFRESH);
+        let lake_watch = RawWatch::new(
+            raw.lake.anomaly_window,
+            raw.lake.anomaly_min_points,
+            raw.lake.anomaly_threshold,
+            raw.lake.anomaly_freshness,
+        );
+        let anomaly = lake_watch
+            .apply(&WatchSettings::default())
+            .map_err(|(offset, m)| err(Some(line_of(offset)), format!("[lake] {m}")))?
+            .unwrap_or_default();
         let mut tables = BTreeMap::new();
         for (name, t) in raw.tables {
             let line = table_line(text, &name);
@@ -327,6 +350,14 @@ impl LakeConfig {
                 .map(RawExpect::validate)
                 .transpose()
                 .map_err(|m| fail(format!("expect: {m}")))?;
+            let table_anomaly = RawWatch::new(
+                t.anomaly_window,
+                t.anomaly_min_points,
+                t.anomaly_threshold,
+                t.anomaly_freshness,
+            )
+            .apply(&anomaly)
+            .map_err(|(offset, m)| err(Some(line_of(offset)), format!("table \"{name}\": {m}")))?;
             tables.insert(
                 name.clone(),
                 TableConfig {
@@ -339,6 +370,7 @@ impl LakeConfig {
                     description: t.description,
                     tags: t.tags,
                     expect,
+                    anomaly: table_anomaly,
                     line,
                 },
             );
@@ -410,6 +442,7 @@ impl LakeConfig {
             tables,
             server,
             users,
+            anomaly,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! configuration, and the latest / as-of / snapshot table providers.
 //!
 //! Entry point: [`Lake::open`], then [`Lake::register`] on a `SessionContext`.
+mod anomalies;
 mod batches;
 mod catalog;
 pub mod config;

@@ -91,7 +91,8 @@ fn prompt_multiline_meta_commands_errors_and_history() {
         "| enhanced  | sales  | daily_revenue | append   |",
         "| enhanced  | sales  | customer_360  | append   |",
         "| enhanced  | ops    | pipeline_runs | append   |",
-        "(8 rows)",
+        "| raw       | web    | pageviews     | append   |",
+        "(9 rows)",
     ] {
         assert!(listing.contains(needle), "\\dt lacks {needle}:\n{listing}");
     }

@@ -244,10 +244,10 @@ const SAME_ANSWERS: &[(&str, usize, &str)] = &[
     ("SELECT code, name, region FROM sanitized.public.countries ORDER BY 1", 15, "\"Korea, Republic of\""),
     ("SELECT page, ts, user_id FROM raw.events.clicks ORDER BY 2, 3, 1", 24, ""),
     ("SELECT customer_id, name, status FROM enhanced.sales.customer_360 ORDER BY 1", 13, ""),
-    ("SELECT zone, schema, name, mode, files, rows FROM strata.tables ORDER BY 1, 2, 3", 8,
+    ("SELECT zone, schema, name, mode, files, rows FROM strata.tables ORDER BY 1, 2, 3", 9,
      "raw,crm,customers,keyed,4,25"),
     ("SELECT table_catalog, table_schema, table_name, table_type FROM information_schema.tables \
-      WHERE table_schema NOT IN ('information_schema', 'strata') ORDER BY 1, 2, 3", 11,
+      WHERE table_schema NOT IN ('information_schema', 'strata') ORDER BY 1, 2, 3", 12,
      "raw,crm,customers_history,BASE TABLE"),
 ];
 

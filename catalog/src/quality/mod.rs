@@ -5,3 +5,6 @@ pub mod check;
 pub mod expect;
 pub mod gate;
 pub mod unique;
+pub mod watch;
+#[cfg(test)]
+mod watch_reads;

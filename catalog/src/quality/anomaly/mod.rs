@@ -22,6 +22,9 @@
 //!   a weekday can reach |z| ≈ 3 on noise alone.
 use std::fmt;
 
+pub mod settings;
+pub use settings::WatchSettings;
+
 /// Floor on a window's standard deviation, relative to its mean absolute value.
 pub const STD_FLOOR: f64 = 1e-3;
 
