@@ -2,6 +2,7 @@
 //! table judged over its current rows — the rows its readers see, the latest view of a keyed
 //! table — through the same compiled gate and `unique` aggregate the write path uses, streaming
 //! the table once, so a scheduler can gate a pipeline on the lake as it is.
+use super::anomaly::Verdict;
 use super::gate::Gate;
 use super::unique::{unique_broken, Rows};
 use crate::error::{CatalogError, Result};
@@ -70,15 +71,24 @@ pub fn tables_with_expectations(lake: &Lake) -> Vec<TableName> {
         .collect()
 }
 
-/// Judges the expectations of each of `tables` over its current rows, in order. A table that
-/// cannot be checked gives one `error` row and the others are still checked.
-pub async fn check_tables(
-    lake: &Lake,
-    state: &SessionState,
-    tables: &[TableName],
-) -> Vec<CheckRow> {
+/// What a report covers.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Tables whose expectations are judged over their current rows.
+    pub expect: Vec<TableName>,
+    /// Tables whose metadata the anomaly watch judges.
+    pub watch: Vec<TableName>,
+    /// Also report the watch's normal and no-verdict results, not only its warnings (when
+    /// tables are named: a named table always says where it stands).
+    pub verbose: bool,
+}
+
+/// Judges the expectations of `scope.expect` over their current rows, then the newest point and
+/// freshness of `scope.watch`, ordered by table. A table that cannot be checked gives one
+/// `error` row and the others are still checked.
+pub async fn check_tables(lake: &Lake, state: &SessionState, scope: &Scope) -> Vec<CheckRow> {
     let mut report = vec![];
-    for table in tables {
+    for table in &scope.expect {
         match check_table(lake, state, table).await {
             Ok(rows) => report.extend(rows),
             Err(e) => report.push(CheckRow {
@@ -89,6 +99,122 @@ pub async fn check_tables(
                 rows: None,
                 detail: Some(e.to_string()),
             }),
+        }
+    }
+    if !scope.watch.is_empty() {
+        report.extend(watch_rows(lake, &scope.watch, scope.verbose).await);
+    }
+    // Stable: each table's expectations keep their order, before its watch rows.
+    report.sort_by(|a, b| a.table.to_string().cmp(&b.table.to_string()));
+    report
+}
+
+/// The anomaly watch's verdicts as report rows: a warning when the newest volume point is an
+/// anomaly or the table is late (docs/quality.md#anomalies); with `verbose`, every verdict.
+async fn watch_rows(lake: &Lake, tables: &[TableName], verbose: bool) -> Vec<CheckRow> {
+    let row = |table: &TableName, check: &str, status: Status, detail: String| CheckRow {
+        table: table.clone(),
+        check: check.into(),
+        status,
+        failing: None,
+        rows: None,
+        detail: Some(detail),
+    };
+    let watches = match super::watch::anomalies(lake, tables).await {
+        Ok(w) => w,
+        Err(e) => return vec![row(&tables[0], "volume", Status::Error, e.to_string())],
+    };
+    let time = |us: i64| {
+        chrono::DateTime::from_timestamp_micros(us).map_or(us.to_string(), |t| {
+            t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+        })
+    };
+    let hours = |us: f64| format!("{:.1} h", us / 3.6e9);
+    let mut report = vec![];
+    for w in watches {
+        let t = &w.table;
+        let watched = match w.watched {
+            Ok(watched) => watched,
+            Err(e) => {
+                if verbose {
+                    report.push(row(t, "volume", Status::Error, e.to_string()));
+                }
+                continue;
+            }
+        };
+        let unit = watched.series.unit.as_str();
+        let scored = |at: i64, value: f64, expected: f64, z: f64, seasonal: bool| {
+            let season = if seasonal {
+                ", weekly season removed"
+            } else {
+                ""
+            };
+            format!(
+                "{} {unit} at {}, expected {expected:.1} (z = {z:.2}{season})",
+                value,
+                time(at)
+            )
+        };
+        match watched.newest {
+            Verdict::Anomaly(a) => report.push(row(
+                t,
+                "volume",
+                Status::Warn,
+                format!(
+                    "{}: {}",
+                    a.kind.as_str(),
+                    scored(a.at, a.value, a.expected, a.z, a.seasonal)
+                ),
+            )),
+            Verdict::Normal {
+                at,
+                value,
+                expected,
+                z,
+                seasonal,
+            } if verbose => report.push(row(
+                t,
+                "volume",
+                Status::Pass,
+                scored(at, value, expected, z, seasonal),
+            )),
+            Verdict::NoVerdict { points, needed } if verbose => report.push(row(
+                t,
+                "volume",
+                Status::Pass,
+                format!("no verdict: {points} points, a verdict needs {needed}"),
+            )),
+            _ => {}
+        }
+        let on_time = |f: &super::anomaly::Freshness| {
+            format!(
+                "newest ingestion {} ago, batches arrive every {} on average (z = {:.2})",
+                hours(f.since_newest_us as f64),
+                hours(f.mean_interval_us),
+                f.z
+            )
+        };
+        match &watched.freshness {
+            Some(f) if f.late => report.push(row(
+                t,
+                "freshness",
+                Status::Warn,
+                format!("late: {}", on_time(f)),
+            )),
+            Some(f) if verbose => report.push(row(t, "freshness", Status::Pass, on_time(f))),
+            None if verbose => report.push(row(
+                t,
+                "freshness",
+                Status::Pass,
+                match w.settings.freshness {
+                    false => "not watched (anomaly_freshness = false)".into(),
+                    true => format!(
+                        "no verdict: a verdict needs {} intervals between ingestions",
+                        w.settings.scoring.min_points
+                    ),
+                },
+            )),
+            _ => {}
         }
     }
     report
@@ -197,8 +323,8 @@ pub fn report_batch(report: &[CheckRow]) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(report_schema(), columns)?)
 }
 
-/// `strata.checks`: the report of `strata check` over every table with expectations in the
-/// zones the session reads, computed when queried. Equality filters on `zone`, `schema` and
+/// `strata.checks`: the report of `strata check` over every table with expectations, and the
+/// anomaly warnings of every table, in the zones the session reads, computed when queried. Equality filters on `zone`, `schema` and
 /// `table` narrow which tables are read.
 #[derive(Debug)]
 pub struct ChecksTable {
@@ -269,18 +395,30 @@ impl TableProvider for ChecksTable {
         };
         let zones = crate::meta::readable_zones(state);
         let wanted: Vec<(&str, &str)> = filters.iter().filter_map(name_filter).collect();
-        let tables: Vec<TableName> = tables_with_expectations(&self.lake)
-            .into_iter()
-            .filter(|t| zones.as_ref().is_none_or(|z| z.contains(&t.zone)))
-            .filter(|t| {
-                wanted.iter().all(|(c, v)| match *c {
+        let chosen = |t: &TableName| {
+            zones.as_ref().is_none_or(|z| z.contains(&t.zone))
+                && wanted.iter().all(|(c, v)| match *c {
                     "zone" => t.zone == *v,
                     "schema" => t.schema == *v,
                     _ => t.table == *v,
                 })
-            })
-            .collect();
-        let report = check_tables(&self.lake, session, &tables).await;
+        };
+        let scope = Scope {
+            expect: tables_with_expectations(&self.lake)
+                .into_iter()
+                .filter(chosen)
+                .collect(),
+            watch: self
+                .lake
+                .listing()
+                .tables
+                .keys()
+                .filter(|t| chosen(t))
+                .cloned()
+                .collect(),
+            verbose: wanted.iter().any(|(c, _)| *c == "table"),
+        };
+        let report = check_tables(&self.lake, session, &scope).await;
         let batch = report_batch(&report)?;
         Ok(MemorySourceConfig::try_new_exec(
             &[vec![batch]],

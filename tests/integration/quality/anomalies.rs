@@ -15,7 +15,7 @@ const ROWS: &str = "SELECT zone, schema, \"table\", metric, unit, value, expecte
     kind, seasonal, newest FROM raw.strata.anomalies ORDER BY zone, schema, \"table\", at";
 
 /// Batches of `counts` rows into `zone.s.name`, one INSERT (one Delta commit) each.
-async fn batches(s: &strata::Session, name: &str, counts: &[i64]) {
+pub(super) async fn batches(s: &strata::Session, name: &str, counts: &[i64]) {
     for (i, n) in counts.iter().enumerate() {
         let select = format!("SELECT value AS id FROM generate_series(1, {n})");
         if i == 0 {
@@ -27,10 +27,10 @@ async fn batches(s: &strata::Session, name: &str, counts: &[i64]) {
 }
 
 /// Batches written a few milliseconds apart look late a moment later: these tests judge volume.
-const VOLUME_ONLY: &str = "[lake]\nanomaly_freshness = false\n";
+pub(super) const VOLUME_ONLY: &str = "[lake]\nanomaly_freshness = false\n";
 
 /// Nine batches of about 100 rows (mean exactly 100), then one of 500.
-const SPIKE: [i64; 10] = [100, 102, 98, 101, 99, 100, 103, 97, 100, 500];
+pub(super) const SPIKE: [i64; 10] = [100, 102, 98, 101, 99, 100, 103, 97, 100, 500];
 
 #[tokio::test]
 async fn a_delta_batch_five_times_the_usual_is_a_spike_and_stays_listed() {

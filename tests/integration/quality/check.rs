@@ -1,6 +1,7 @@
 //! `strata check` and `strata.checks`: expectations judged over a table's current rows (rows
 //! written before the expectation existed, or by another tool), the exit codes a scheduler
 //! gates on, and the keyed table's latest view as what is checked.
+use crate::delta::ok;
 use crate::lakes::{cdc, jan, rows, TestLake};
 use std::process::{Command, Output};
 
@@ -176,4 +177,49 @@ fn strata_check_exits_0_when_every_expectation_holds_and_2_when_it_cannot_check(
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("cuntry"), "{text}");
+}
+
+#[tokio::test]
+async fn a_spike_on_the_newest_batch_warns_and_fails_only_with_fail_on_anomaly() {
+    use super::anomalies::{batches, SPIKE, VOLUME_ONLY};
+    let lake = TestLake::new();
+    lake.config(VOLUME_ONLY);
+    let s = lake.session().await;
+    batches(&s, "raw.s.t", &SPIKE).await;
+    let got = rows(
+        &s,
+        "SELECT \"table\", \"check\", status, detail FROM raw.strata.checks",
+    )
+    .await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0][..3], ["t", "volume", "warn"]);
+    assert!(got[0][3].starts_with("spike: 500 rows at "), "{got:?}");
+    assert!(
+        got[0][3].ends_with("expected 100.0 (z = 213.81)"),
+        "{got:?}"
+    );
+
+    let out = strata(&lake, &["check"]);
+    assert_eq!(out.status.code(), Some(0), "a warning alone passes");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("| warn "));
+    let out = strata(&lake, &["check", "--fail-on-anomaly"]);
+    assert_eq!(out.status.code(), Some(1));
+
+    // A named table says where it stands on every verdict, normal ones included.
+    ok(
+        &s,
+        "INSERT INTO raw.s.t SELECT value AS id FROM generate_series(1, 100)",
+    )
+    .await;
+    let out = strata(&lake, &["check", "raw.s.t", "--format", "csv"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("raw,s,t,volume,pass,,,\"100 rows at "),
+        "{text}"
+    );
+    assert!(
+        text.contains("raw,s,t,freshness,pass,,,not watched (anomaly_freshness = false)"),
+        "{text}"
+    );
 }
