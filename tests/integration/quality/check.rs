@@ -223,3 +223,48 @@ async fn a_spike_on_the_newest_batch_warns_and_fails_only_with_fail_on_anomaly()
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn unique_over_a_table_larger_than_the_memory_limit_spills_or_fails_clearly() {
+    use crate::lakes::session_on;
+    use strata::SessionOptions;
+    let lake = TestLake::new();
+    // 400,001 rows of wide distinct text ids, one repeated: far above the 8 MB limit in a hash table.
+    let n = 400_000i64;
+    let mut r: Vec<(i64, String, i64)> = (0..n)
+        .map(|i| {
+            (
+                i,
+                format!("customer-{i:012}-with-a-long-identifier"),
+                jan(1),
+            )
+        })
+        .collect();
+    r.push((n, r[7].1.clone(), jan(1)));
+    let refs: Vec<(i64, &str, i64)> = r.iter().map(|(a, b, c)| (*a, b.as_str(), *c)).collect();
+    lake.parquet("raw/crm/big/0.parquet", &cdc(&refs));
+    lake.config("[tables.\"raw.crm.big\".expect]\nunique = [\"status\"]\n");
+    let s = session_on(
+        &lake.uri(),
+        SessionOptions {
+            memory_limit: Some(8 << 20),
+            as_of: None,
+        },
+    )
+    .await;
+    let got = rows(
+        &s,
+        "SELECT status, failing, detail FROM raw.strata.checks WHERE \"check\" = 'unique(status)'",
+    )
+    .await;
+    // Either the aggregate spilled and found the one repeat, or it said it ran out of memory;
+    // never a wrong answer, never the process killed.
+    match got[0][0].as_str() {
+        "fail" => assert_eq!(got[0][1], "2", "{got:?}"),
+        "error" => assert!(
+            got[0][2].to_lowercase().contains("resources exhausted"),
+            "{got:?}"
+        ),
+        other => panic!("unexpected status {other}: {got:?}"),
+    }
+}
