@@ -105,7 +105,7 @@ pub async fn check_tables(lake: &Lake, state: &SessionState, scope: &Scope) -> V
         report.extend(watch_rows(lake, &scope.watch, scope.verbose).await);
     }
     // Stable: each table's expectations keep their order, before its watch rows.
-    report.sort_by(|a, b| a.table.to_string().cmp(&b.table.to_string()));
+    report.sort_by(|a, b| a.table.cmp(&b.table));
     report
 }
 

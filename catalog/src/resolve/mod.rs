@@ -356,16 +356,16 @@ fn delta_file_schema(state: &datafusion::execution::SessionState, d: &DeltaFiles
         .fields()
         .iter()
         .filter(|f| !d.partition_columns.contains(f.name()))
-        .map(|f| {
-            let viewed = match f.data_type() {
-                DataType::Utf8 | DataType::LargeUtf8 if views => DataType::Utf8View,
-                DataType::Binary | DataType::LargeBinary if views => DataType::BinaryView,
-                _ => return f.clone(),
-            };
-            Arc::new(f.as_ref().clone().with_data_type(viewed))
-        })
+        .cloned()
         .collect();
-    Arc::new(Schema::new(fields))
+    let schema = Schema::new(fields);
+    match views {
+        // DataFusion's own mapping, the one its Parquet reader applies to file schemas.
+        true => Arc::new(
+            datafusion::datasource::physical_plan::parquet::transform_schema_to_view(&schema),
+        ),
+        false => Arc::new(schema),
+    }
 }
 
 /// Statistics, row counts and, for a per-row ingestion column, its min/max per file from Parquet
