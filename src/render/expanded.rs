@@ -1,11 +1,12 @@
 //! psql's expanded form (`\x`): a `-[ RECORD n ]` rule per row, then one `name | value` line
 //! per column, values cut to the screen width.
 
-use super::table::finish;
 use super::text::{width, Cell};
 use super::{count, Shown, TableCollector};
 
-pub(super) fn render(t: &TableCollector, shown: &Shown<'_>) -> String {
+/// The lines of the expanded form, before the final cut to `max_width` (needed only for
+/// rules whose label is wider than the screen).
+pub(super) fn draw(t: &TableCollector, shown: &Shown<'_>) -> Vec<String> {
     let o = &t.options;
     let marker = o.marker();
     let names: Vec<usize> = t.names.iter().map(|n| n.natural_width(marker)).collect();
@@ -94,7 +95,7 @@ pub(super) fn render(t: &TableCollector, shown: &Shown<'_>) -> String {
     } else if t.rows == 0 {
         lines.push("(0 rows)".to_string());
     }
-    finish(lines, o.max_width)
+    lines
 }
 
 /// psql's record rule (`print_aligned_vertical_line`, border 1): `-[ RECORD 1 ]`, dashes to the

@@ -8,6 +8,8 @@ mod text;
 mod widths;
 
 #[cfg(test)]
+mod fixtures;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_snap;
@@ -205,12 +207,14 @@ impl TableCollector {
     /// The table, then a footer line; every line ends with a newline and, when `max_width`
     /// is set, is at most that wide.
     pub fn render(&self) -> String {
-        table::render(self, &self.shown())
+        let (mut lines, footer) = table::draw(self, &self.shown());
+        lines.extend(footer);
+        table::finish(lines, self.options.max_width)
     }
 
     /// psql's expanded form (`-[ RECORD n ]`, then `name | value` lines) of the shown rows.
     pub fn render_expanded(&self) -> String {
-        expanded::render(self, &self.shown())
+        table::finish(expanded::draw(self, &self.shown()), self.options.max_width)
     }
 
     fn shown(&self) -> Shown<'_> {
@@ -218,7 +222,7 @@ impl TableCollector {
         let all = self
             .options
             .max_rows
-            .is_none_or(|m| self.rows <= m + DIVIDER_ROWS);
+            .is_none_or(|m| self.rows <= m.saturating_add(DIVIDER_ROWS));
         let bottom_len = if all || kept == self.rows {
             // Nothing was dropped from the ring.
             self.tail.len()

@@ -34,11 +34,13 @@ const ASCII: Chars = Chars {
     dot: ".",
 };
 
-pub(super) fn render(t: &TableCollector, shown: &Shown<'_>) -> String {
+/// The box's lines and the footer's, before the final cut to `max_width` (which only a
+/// screen narrower than a one-column box, or a footer, should ever need).
+pub(super) fn draw(t: &TableCollector, shown: &Shown<'_>) -> (Vec<String>, Vec<String>) {
     let o = &t.options;
     if t.names.is_empty() {
         // Nothing to draw a box around.
-        return finish(footer(t.rows, 0, 0, 0, 0, o.max_width), o.max_width);
+        return (Vec::new(), footer(t.rows, 0, 0, 0, 0, o.max_width));
     }
     let marker = o.marker();
     let chars = if o.unicode { &UNICODE } else { &ASCII };
@@ -94,7 +96,9 @@ pub(super) fn render(t: &TableCollector, shown: &Shown<'_>) -> String {
         let next = shown.bottom.first().copied();
         let divider = row_line(&|c, w| {
             let shown_width = |r: Option<&[Cell]>| r.map_or(0, |r| width(&r[c].fitted(w, marker)));
-            dot(chars.dot, shown_width(prev), shown_width(next), align(c))
+            let (text, a) = dot(chars.dot, shown_width(prev), shown_width(next), align(c));
+            // A column cut to nothing on a tiny screen has no room even for the dot.
+            (take(&text, w).to_string(), a)
         });
         lines.extend(std::iter::repeat_n(divider, super::DIVIDER_ROWS));
     }
@@ -105,15 +109,15 @@ pub(super) fn render(t: &TableCollector, shown: &Shown<'_>) -> String {
         .iter()
         .filter(|s| matches!(s, Slot::Column { .. }))
         .count();
-    lines.extend(footer(
+    let footer = footer(
         t.rows,
         shown.hidden,
         t.names.len(),
         columns_shown,
         line_width(slot_widths(&slots)),
         o.max_width,
-    ));
-    finish(lines, o.max_width)
+    );
+    (lines, footer)
 }
 
 /// A horizontal rule: `[left, join, right]` around a run of `horizontal` per slot.

@@ -1,6 +1,8 @@
 //! Snapshot tests: the rendered tables at fixed terminal widths, to be read by a person.
 
-use super::tests::{at, collect, empty, long_values, nulls, numbers, tall, unicode, wide, Fixture};
+use super::fixtures::{
+    at, collect, empty, long_values, many, nulls, numbers, tall, unicode, wide, Fixture,
+};
 use super::RenderOptions;
 
 fn snap(name: &str, out: String) {
@@ -51,6 +53,12 @@ fn empty_table() {
 #[test]
 fn tall_table() {
     at_widths("tall", tall);
+}
+
+#[test]
+fn many_narrow_columns() {
+    snap("table_w80_many", collect(&many(), at(80)).render());
+    snap("table_w40_many", collect(&many(), at(40)).render());
 }
 
 #[test]

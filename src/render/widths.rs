@@ -107,7 +107,7 @@ pub(super) fn layout(natural: &[usize], limits: &Limits) -> Vec<Slot> {
         shown[n - 1] = false;
         total = width_of(&w, &shown);
         if total <= max {
-            w[0] = (w[0] + max - total).min(natural[0].min(cap).max(w[0]));
+            w[0] = (w[0] + (max - total)).min(natural[0].min(cap).max(w[0]));
             return slots(&w, &shown, marker);
         }
     }
