@@ -9,8 +9,12 @@ use super::{count, Shown, TableCollector};
 pub(super) fn draw(t: &TableCollector, shown: &Shown<'_>) -> Vec<String> {
     let o = &t.options;
     let marker = o.marker();
-    let names: Vec<usize> = t.names.iter().map(|n| n.natural_width(marker)).collect();
-    let name_natural = names.iter().copied().max().unwrap_or(0);
+    let name_natural = t
+        .names
+        .iter()
+        .map(|n| n.natural_width(marker))
+        .max()
+        .unwrap_or(0);
     let value_natural = shown
         .top
         .iter()
@@ -29,16 +33,9 @@ pub(super) fn draw(t: &TableCollector, shown: &Shown<'_>) -> Vec<String> {
             (name, room - name)
         }
     };
+    // With no width limit `value_width` is usize::MAX, so every value is shown whole.
     let fit = |row: &[Cell]| -> Vec<String> {
-        row.iter()
-            .map(|c| {
-                if value_width == usize::MAX {
-                    c.fitted(c.natural_width(marker), marker)
-                } else {
-                    c.fitted(value_width, marker)
-                }
-            })
-            .collect()
+        row.iter().map(|c| c.fitted(value_width, marker)).collect()
     };
     let top: Vec<Vec<String>> = shown.top.iter().map(|r| fit(r)).collect();
     let bottom: Vec<Vec<String>> = shown.bottom.iter().map(|r| fit(r)).collect();

@@ -1,6 +1,10 @@
 //! Terminal tables that fit the screen, after DuckDB's box renderer: middle columns elided,
 //! long values cut with "…", numbers right-aligned, a footer saying what is hidden; plus
 //! psql's expanded form. Rows are collected as they stream, keeping only what is shown.
+//!
+//! Use: `TableCollector::new(schema, type_names, options)`, `push` each batch, then write
+//! `render()` (or `render_expanded()` for `\x`, and for `\x auto` when `!fits()`). Every
+//! line of either ends with a newline and is at most `max_width` display columns wide.
 
 mod expanded;
 mod table;
@@ -194,9 +198,10 @@ impl TableCollector {
         self.rows
     }
 
-    /// Whether the whole table fits `max_width` without eliding columns or truncating values
-    /// (psql's `\x auto` switches to the expanded form when it does not). Values cut at their
-    /// first line break do not count: the expanded form shows first lines too.
+    /// Whether the table (of the rows shown) fits `max_width` without eliding columns or
+    /// truncating values (psql's `\x auto` switches to the expanded form when it does not).
+    /// Values cut at their first line break do not count: the expanded form shows first
+    /// lines too.
     pub fn fits(&self) -> bool {
         match self.options.max_width {
             None => true,
