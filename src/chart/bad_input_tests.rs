@@ -263,6 +263,13 @@ fn huge_values_stay_finite_and_short() {
         label_row(&out).starts_with("  -1.80e308") && label_row(&out).ends_with("1.80e308"),
         "{out}"
     );
+    let data = batch(vec![("v", floats(&[Some(f64::MAX); 3]))]);
+    let out = chart(ChartKind::Hist, &data, &sized(60, 10));
+    assert!(
+        out.starts_with("v: bins of 1.80e301, 3 values\n3│"),
+        "{out}"
+    );
+    assert!(label_row(&out).ends_with(" 1.80e308"), "{out}");
     let x: ArrayRef = Arc::new(UInt64Array::from(vec![0, u64::MAX]));
     let data = batch(vec![
         ("x", x),

@@ -48,7 +48,7 @@ pub(super) fn draw(columns: &Columns, options: &ChartOptions) -> Result<Vec<Stri
     if hi == lo {
         // One distinct value: a bin range around it, so it shows as one bar in the middle.
         let half = (lo.abs() * SINGLE_VALUE_HALF_RANGE).max(0.5);
-        (lo, hi) = (lo - half, hi + half);
+        (lo, hi) = ((lo - half).max(f64::MIN), (hi + half).min(f64::MAX));
     }
 
     let counts = count(&values, lo, hi, bins);

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{
     ArrayRef, Decimal128Array, Int32Array, RecordBatch, TimestampMicrosecondArray, UInt64Array,
 };
+use datafusion::arrow::datatypes::SchemaRef;
 
 use super::tests::{
     batch, bigints, chart, countries, daily_revenue, daily_revenue_one_series, date, floats,
@@ -200,4 +201,23 @@ fn dictionary_encoded_numbers_are_numbers() {
         out.starts_with("v: bins of 0.05, 3 values\n2│████\n"),
         "{out}"
     );
+}
+
+#[test]
+fn the_kind_is_guessed_from_the_columns() {
+    let guess = |data: (SchemaRef, Vec<RecordBatch>)| ChartKind::guess(&data.0);
+    assert_eq!(guess(latencies()), Some(ChartKind::Hist));
+    assert_eq!(guess(countries()), Some(ChartKind::Bar));
+    assert_eq!(guess(daily_revenue()), Some(ChartKind::Line));
+    assert_eq!(guess(daily_revenue_one_series()), Some(ChartKind::Line));
+    let ints = || bigints(&[1]);
+    assert_eq!(
+        guess(batch(vec![("year", ints()), ("n", ints())])),
+        Some(ChartKind::Bar)
+    );
+    let three = batch(vec![("x", ints()), ("a", ints()), ("b", ints())]);
+    assert_eq!(guess(three), Some(ChartKind::Line));
+    assert_eq!(guess(batch(vec![("a", text(&[Some("x")]))])), None);
+    let text_last = batch(vec![("a", ints()), ("b", text(&[Some("x")]))]);
+    assert_eq!(guess(text_last), None);
 }

@@ -59,6 +59,23 @@ impl ChartKind {
         }
     }
 
+    /// The chart a result of this schema fits, for `\chart <query>` without a kind: one number
+    /// column is a histogram, a date or timestamp followed by numbers a line, a label and a
+    /// number a bar, a number followed by two or more numbers a line; `None` for anything else.
+    pub fn guess(schema: &SchemaRef) -> Option<ChartKind> {
+        let columns = data::Columns::new(schema, &[]);
+        let numbers_after_first = (1..columns.len()).all(|i| columns.is_number(i));
+        match columns.len() {
+            1 if columns.is_number(0) => Some(ChartKind::Hist),
+            n if n >= 2 && numbers_after_first && data::is_temporal(columns.data_type(0)) => {
+                Some(ChartKind::Line)
+            }
+            2 if numbers_after_first => Some(ChartKind::Bar),
+            n if n >= 3 && numbers_after_first && columns.is_number(0) => Some(ChartKind::Line),
+            _ => None,
+        }
+    }
+
     /// The shape of query result this chart needs, as said in errors.
     fn needs(self) -> &'static str {
         match self {
@@ -159,7 +176,7 @@ pub enum ChartError {
     /// A histogram with no bins, or more bins than columns to draw them in.
     #[error("\\chart hist needs between 1 and {max} bins at width {width}; got {bins}")]
     Bins { bins: usize, max: usize, width: u16 },
-    /// Arrow could not convert a column (e.g. a decimal too large for a float).
+    /// Arrow could not read a column (e.g. a batch that does not match the schema).
     #[error("could not read the query result: {0}")]
     Arrow(#[from] ArrowError),
 }
