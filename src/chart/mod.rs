@@ -1,9 +1,7 @@
 //! Terminal charts of a query result for `\chart [bar|line|hist] <query>`: the REPL runs the query
 //! and hands its Arrow batches to [`draw`], which returns plain text sized to the terminal.
 //!
-//! Drawn with ratatui's widgets (`ratatui-core` + `ratatui-widgets`, no terminal backend) into a
-//! plain `Buffer`: a maintained, MIT crate whose `Chart` (braille lines, real axes) and `BarChart`
-//! we would otherwise write by hand, and a buffer reads back as text for snapshots.
+//! Why ratatui-core/-widgets, into a plain `Buffer`: maintained, MIT, real axes, braille lines.
 //!
 //! - `bar`: a label column and a number column, one horizontal bar per row (drawn here with ⅛
 //!   blocks, since ratatui's `BarChart` holds only `u64` and cannot draw negative values).
