@@ -13,3 +13,4 @@ mod s3;
 mod server;
 mod setup;
 mod slt;
+mod summarize;
