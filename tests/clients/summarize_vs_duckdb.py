@@ -312,6 +312,8 @@ def main():
     if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
     strata = os.path.abspath(sys.argv[1])
+    if not os.access(strata, os.X_OK):
+        sys.exit(f"FAIL: no strata binary at {strata}")
     work = sys.argv[2] if len(sys.argv) == 3 else tempfile.mkdtemp(prefix="strata-summarize-")
     lake = os.path.abspath(os.path.join(work, "lake"))
     if os.path.exists(lake):
