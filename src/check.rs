@@ -61,14 +61,10 @@ async fn run(cli: &Cli, args: &CheckArgs) -> Result<u8> {
         queries.push("true".into());
     }
 
-    let style = Style {
-        format: args.format,
-        expanded: false,
-        quiet: cli.quiet,
-    };
+    let style = Style::new(args.format, cli.quiet);
     let mut out = std::io::stdout().lock();
     let schema = strata_catalog::quality::check::report_schema();
-    let mut writer = ResultWriter::new(style, schema, &mut out);
+    let mut writer = ResultWriter::new(style, schema, &mut out, None);
     let mut code = PASSED;
     for filter in queries {
         let sql = format!("SELECT * FROM raw.strata.checks WHERE {filter}");

@@ -1,14 +1,18 @@
 //! The `strata` binary: opens a lake and runs `-c`/`-f` statements, a script on stdin, or the
 //! interactive shell (docs/repl.md).
 
+mod chart;
 mod check;
 mod cli;
+mod pager;
 mod print;
 mod progress;
+mod render;
 mod repl;
 mod script;
 mod serve;
 mod shell;
+mod terminal;
 mod write;
 
 use anyhow::{Context as _, Result};
@@ -47,11 +51,7 @@ fn run(cli: Cli, inputs: Vec<Input>) -> Result<ExitCode> {
         .context("cannot start the async runtime")?;
     let interactive = inputs.is_empty() && std::io::stdin().is_terminal();
     let session = rt.block_on(open(&cli))?;
-    let style = Style {
-        format: cli.format,
-        expanded: false,
-        quiet: cli.quiet,
-    };
+    let style = Style::new(cli.format, cli.quiet);
     let mut shell = Shell::new(Arc::new(session), style, interactive);
 
     if interactive {

@@ -1,8 +1,12 @@
 //! Result-set output: aligned tables, psql-style expanded records, CSV, JSON and NDJSON,
 //! written batch by batch so a large result never has to fit in memory (tables excepted, which
-//! are drawn in chunks).
+//! are drawn in chunks). On a terminal, tables are fitted to the screen instead
+//! (`crate::render`), keeping only the rows they show.
 
 use crate::cli::Format;
+use crate::pager::PagerMode;
+use crate::render::{RenderOptions, TableCollector};
+use crate::terminal::Screen;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::csv;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -16,14 +20,44 @@ use std::io::Write;
 /// this many rows a table is drawn and a new one starts rather than holding the whole result.
 const TABLE_CHUNK_ROWS: usize = 10_000;
 
-/// How results look; shared by `-c`/`-f` and the REPL (where `\x` toggles `expanded`).
+/// How results look; shared by `-c`/`-f` and the REPL (where `\x` and `\pset` change it).
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
     pub format: Format,
     /// psql's `\x`: one block per record. Applies to the table format only.
-    pub expanded: bool,
+    pub expanded: Expanded,
     /// No `(n rows)` footer.
     pub quiet: bool,
+    /// `\pset maxrows`: rows a table on a terminal shows, the middle ones elided (None: all).
+    pub max_rows: Option<usize>,
+    /// `\pset columns`: the width tables on a terminal are fitted to (None: the terminal's).
+    pub columns: Option<usize>,
+    /// `\pset pager`.
+    pub pager: PagerMode,
+}
+
+impl Style {
+    /// DuckDB's CLI shows 40 rows of a long result; psql pages results taller than the screen.
+    pub const MAX_ROWS: usize = 40;
+
+    pub fn new(format: Format, quiet: bool) -> Self {
+        Style {
+            format,
+            expanded: Expanded::Off,
+            quiet,
+            max_rows: Some(Self::MAX_ROWS),
+            columns: None,
+            pager: PagerMode::On,
+        }
+    }
+}
+
+/// psql's `\x [on|off|auto]`: auto draws a table too wide for the screen as records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expanded {
+    Off,
+    On,
+    Auto,
 }
 
 fn display_options() -> FormatOptions<'static> {
@@ -50,6 +84,12 @@ enum Kind<'a> {
     Expanded {
         out: &'a mut dyn Write,
     },
+    /// A table fitted to the screen, drawn when the result ends.
+    Fitted {
+        table: Box<TableCollector>,
+        /// `\x auto`: drawn as records if too wide.
+        auto: bool,
+    },
     Csv {
         writer: csv::Writer<&'a mut dyn Write>,
         wrote: bool,
@@ -59,23 +99,51 @@ enum Kind<'a> {
 }
 
 impl<'a> ResultWriter<'a> {
-    pub fn new(style: Style, schema: SchemaRef, out: &'a mut dyn Write) -> Self {
-        let kind = match style.format {
-            Format::Table if style.expanded => Kind::Expanded { out },
-            Format::Table => Kind::Table {
+    /// A writer to `out`; `screen` is the terminal `out` is, if it is one (tables are then
+    /// fitted to it).
+    pub fn new(
+        style: Style,
+        schema: SchemaRef,
+        out: &'a mut dyn Write,
+        screen: Option<Screen>,
+    ) -> Self {
+        let kind = match (style.format, screen) {
+            (Format::Table, _) if style.expanded == Expanded::On => Kind::Expanded { out },
+            (Format::Table, Some(screen)) => {
+                let types = schema
+                    .fields()
+                    .iter()
+                    .map(|f| strata_sql::sql_type_display(f.data_type()))
+                    .collect();
+                let options = RenderOptions {
+                    max_width: Some(style.columns.unwrap_or(screen.columns)),
+                    max_rows: style.max_rows,
+                    row_count: !style.quiet,
+                    ..RenderOptions::default()
+                };
+                Kind::Fitted {
+                    table: Box::new(TableCollector::new(schema.clone(), types, options)),
+                    auto: style.expanded == Expanded::Auto,
+                }
+            }
+            (Format::Table, None) => Kind::Table {
                 out,
                 pending: Vec::new(),
                 pending_rows: 0,
                 drawn: false,
             },
-            Format::Csv => Kind::Csv {
+            (Format::Csv, _) => Kind::Csv {
                 writer: csv::WriterBuilder::new().with_header(true).build(out),
                 wrote: false,
             },
             // Explicit nulls keep every object's keys identical, which is what a consumer
             // loading the output into a table expects.
-            Format::Json => Kind::Json(JsonBuilder::new().with_explicit_nulls(true).build(out)),
-            Format::Ndjson => Kind::Ndjson(JsonBuilder::new().with_explicit_nulls(true).build(out)),
+            (Format::Json, _) => {
+                Kind::Json(JsonBuilder::new().with_explicit_nulls(true).build(out))
+            }
+            (Format::Ndjson, _) => {
+                Kind::Ndjson(JsonBuilder::new().with_explicit_nulls(true).build(out))
+            }
         };
         ResultWriter {
             schema,
@@ -113,6 +181,7 @@ impl<'a> ResultWriter<'a> {
                 Ok(())
             }
             Kind::Expanded { out } => write_expanded(*out, batch, first_row),
+            Kind::Fitted { table, .. } => table.push(batch),
             Kind::Csv { writer, wrote } => {
                 *wrote = true;
                 writer.write(batch)
@@ -123,10 +192,19 @@ impl<'a> ResultWriter<'a> {
     }
 
     /// Ends the result: draws what is buffered, closes the JSON array, adds the row count.
-    pub fn finish(self) -> Result<usize, ArrowError> {
+    /// A table fitted to the screen comes back drawn but not written: the shell shows it,
+    /// through the pager when it is taller than the screen.
+    pub fn finish(self) -> Result<Option<String>, ArrowError> {
         let rows = self.rows;
         let footer = !self.quiet;
         match self.kind {
+            Kind::Fitted { table, auto } => {
+                let text = match auto && !table.fits() {
+                    true => table.render_expanded(),
+                    false => table.render(),
+                };
+                return Ok(Some(text));
+            }
             Kind::Table {
                 out,
                 mut pending,
@@ -170,7 +248,7 @@ impl<'a> ResultWriter<'a> {
                 w.into_inner().flush()?;
             }
         }
-        Ok(rows)
+        Ok(None)
     }
 }
 
@@ -252,12 +330,11 @@ mod tests {
 
     fn render(format: Format, expanded: bool, batches: &[RecordBatch]) -> String {
         let mut out: Vec<u8> = Vec::new();
-        let style = Style {
-            format,
-            expanded,
-            quiet: false,
-        };
-        let mut w = ResultWriter::new(style, batch().schema(), &mut out);
+        let mut style = Style::new(format, false);
+        if expanded {
+            style.expanded = Expanded::On;
+        }
+        let mut w = ResultWriter::new(style, batch().schema(), &mut out, None);
         for b in batches {
             w.write(b).unwrap();
         }

@@ -1,26 +1,36 @@
-//! The progress line on stderr for queries running longer than a second: elapsed time and rows
-//! produced so far, redrawn in place and erased when the query ends.
+//! The progress bar on stderr for queries running longer than a second: how much of the files
+//! to scan is done, rows/s, elapsed time and ETA, redrawn in place and erased when results
+//! print or the query ends (docs/repl.md, "Progress").
 
-use std::io::{IsTerminal, Write};
+use crate::terminal::Screen;
+use std::io::Write;
 use std::time::{Duration, Instant};
+use strata_sql::ScanProgress;
 
 /// Quick queries should not flicker a line that disappears at once.
 const QUIET_PERIOD: Duration = Duration::from_secs(1);
 
+/// Cells of the bar itself.
+const BAR_CELLS: usize = 20;
+
+/// An ETA from the first few percent is mostly noise.
+const ETA_AFTER: f64 = 0.05;
+
 pub struct Progress {
     start: Instant,
-    enabled: bool,
+    /// The terminal the bar draws on; None draws nothing (stderr is a pipe or a log).
+    screen: Option<Screen>,
     /// Width of what is on screen, so erasing needs no terminal escape codes (works on
     /// `TERM=dumb` too).
     drawn: usize,
 }
 
 impl Progress {
-    /// Draws only when stderr is a terminal: in pipes and logs the line would be noise.
+    /// Draws only when `wanted` (the REPL) and stderr is a terminal.
     pub fn new(wanted: bool) -> Self {
         Progress {
             start: Instant::now(),
-            enabled: wanted && std::io::stderr().is_terminal(),
+            screen: wanted.then(Screen::of_stderr).flatten(),
             drawn: 0,
         }
     }
@@ -29,31 +39,23 @@ impl Progress {
         self.start.elapsed()
     }
 
-    /// `scanned` is what the query's file scans have read: (rows, bytes).
-    pub fn update(&mut self, rows: usize, scanned: (usize, usize)) {
+    /// Redraws the bar: `rows` is what the result has produced, `scan` what its scans read.
+    pub fn update(&mut self, rows: usize, scan: ScanProgress) {
         let elapsed = self.start.elapsed();
-        if !self.enabled || elapsed < QUIET_PERIOD {
+        let Some(screen) = self.screen else { return };
+        if elapsed < QUIET_PERIOD {
             return;
         }
-        let line = format!(
-            "{:.1} s, {} rows so far, scanned {} rows{} (Ctrl-C cancels)",
-            elapsed.as_secs_f64(),
-            group_thousands(rows),
-            group_thousands(scanned.0),
-            if scanned.1 > 0 {
-                format!(" / {}", human_bytes(scanned.1))
-            } else {
-                String::new()
-            },
-        );
-        let pad = self.drawn.saturating_sub(line.len());
+        let line = line(elapsed, rows, &scan, screen.columns.saturating_sub(1));
+        let width = line.chars().count();
+        let pad = self.drawn.saturating_sub(width);
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "\r{line}{:pad$}", "");
         let _ = err.flush();
-        self.drawn = line.len();
+        self.drawn = width;
     }
 
-    /// Erases the line; call before writing results to a terminal and when the query ends.
+    /// Erases the bar; call before writing results to a terminal and when the query ends.
     pub fn clear(&mut self) {
         if self.drawn == 0 {
             return;
@@ -71,15 +73,88 @@ impl Drop for Progress {
     }
 }
 
-fn human_bytes(n: usize) -> String {
+/// The progress line, at most `width` characters (a line that wraps could not be erased with
+/// `\r`). The share done counts files, not bytes: scans read only the columns and row groups
+/// they need, so bytes read never reach the files' size, while every planned file does get
+/// finished. One file gives no useful share, so then only the counters show.
+fn line(elapsed: Duration, rows: usize, scan: &ScanProgress, width: usize) -> String {
+    let secs = elapsed.as_secs_f64();
+    let rate = (scan.rows as f64 / secs.max(1e-3)) as usize;
+    let mut parts = Vec::new();
+    if scan.files > 1 {
+        let done = scan.files_done.min(scan.files);
+        let share = done as f64 / scan.files as f64;
+        parts.push(format!(
+            "{} {:>3}%",
+            bar(share, BAR_CELLS),
+            (share * 100.0).floor()
+        ));
+        parts.push(format!(
+            "{done}/{} files of {}",
+            scan.files,
+            human_bytes(scan.file_bytes)
+        ));
+        let eta = match share {
+            s if s >= ETA_AFTER && s < 1.0 => format!(", ETA {}", clock(secs * (1.0 - s) / s)),
+            _ => String::new(),
+        };
+        parts.push(format!("{}{eta}", clock(secs)));
+    } else {
+        parts.push(clock(secs));
+    }
+    if scan.rows > 0 {
+        parts.push(format!(
+            "{} rows scanned, {}/s",
+            group_thousands(scan.rows),
+            group_thousands(rate)
+        ));
+    }
+    if rows > 0 {
+        parts.push(format!("{} rows out", group_thousands(rows)));
+    }
+    parts.push("Ctrl-C cancels".to_string());
+    let mut text = parts.join(" · ");
+    if text.chars().count() > width {
+        text = text.chars().take(width).collect();
+    }
+    text
+}
+
+/// A bar of `cells` cells, filled to `share` in eighths of a cell.
+fn bar(share: f64, cells: usize) -> String {
+    const PARTS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+    let eighths = (share.clamp(0.0, 1.0) * (cells * 8) as f64).round() as usize;
+    let mut s = String::from("▕");
+    for cell in 0..cells {
+        let filled = eighths.saturating_sub(cell * 8).min(8);
+        s.push(if filled == 8 { '█' } else { PARTS[filled] });
+    }
+    s.push('▏');
+    s
+}
+
+/// Seconds as `4.2 s`, `3 min 05 s` or `2 h 03 min`.
+fn clock(secs: f64) -> String {
+    match secs {
+        s if s < 60.0 => format!("{s:.1} s"),
+        s if s < 3600.0 => format!("{} min {:02} s", (s / 60.0) as u64, (s % 60.0) as u64),
+        s => format!(
+            "{} h {:02} min",
+            (s / 3600.0) as u64,
+            ((s % 3600.0) / 60.0) as u64
+        ),
+    }
+}
+
+fn human_bytes(n: u64) -> String {
     let mut v = n as f64;
-    for unit in ["B", "KB", "MB", "GB"] {
+    for unit in ["B", "KB", "MB", "GB", "TB"] {
         if v < 1024.0 {
             return format!("{v:.1} {unit}");
         }
         v /= 1024.0;
     }
-    format!("{v:.1} TB")
+    format!("{v:.1} PB")
 }
 
 fn group_thousands(n: usize) -> String {
@@ -96,10 +171,48 @@ fn group_thousands(n: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn thousands() {
-        assert_eq!(super::group_thousands(0), "0");
-        assert_eq!(super::group_thousands(999), "999");
-        assert_eq!(super::group_thousands(1234567), "1,234,567");
+        assert_eq!(group_thousands(0), "0");
+        assert_eq!(group_thousands(999), "999");
+        assert_eq!(group_thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn bar_fills_in_eighths() {
+        assert_eq!(bar(0.0, 4), "▕    ▏");
+        assert_eq!(bar(0.5, 4), "▕██  ▏");
+        assert_eq!(bar(0.5625, 4), "▕██▎ ▏");
+        assert_eq!(bar(1.0, 4), "▕████▏");
+        assert_eq!(bar(7.0, 2), "▕██▏");
+    }
+
+    #[test]
+    fn line_shows_share_of_files_rate_and_eta() {
+        let scan = ScanProgress {
+            rows: 3_000_000,
+            bytes: 1 << 20,
+            files_done: 8,
+            files: 32,
+            file_bytes: 3 << 30,
+        };
+        let text = line(Duration::from_secs(2), 10, &scan, 200);
+        assert_eq!(
+            text,
+            "▕█████               ▏  25% · 8/32 files of 3.0 GB · 2.0 s, ETA 6.0 s · \
+             3,000,000 rows scanned, 1,500,000/s · 10 rows out · Ctrl-C cancels"
+        );
+        // One file: no share to show, only counters; never wider than the terminal.
+        let one = ScanProgress { files: 1, ..scan };
+        assert_eq!(
+            line(Duration::from_secs(90), 0, &one, 200),
+            "1 min 30 s · 3,000,000 rows scanned, 33,333/s · Ctrl-C cancels"
+        );
+        assert_eq!(
+            line(Duration::from_secs(2), 10, &scan, 20).chars().count(),
+            20
+        );
     }
 }

@@ -1,10 +1,13 @@
 //! The state shared by `-c`/`-f` runs and the REPL — one session, output style, `\o` target —
-//! and the running of SQL: cancellation with Ctrl-C, the progress line, `\timing`.
+//! and the running of SQL: cancellation with Ctrl-C, the progress bar, `\timing`, the pager.
 
 use crate::print::{ResultWriter, Style};
 use crate::progress::Progress;
 use crate::script::{self, Unit};
+use crate::terminal::Screen;
 use anyhow::{Context as _, Result};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::error::DataFusionError;
 use futures::StreamExt;
 use std::cell::{Cell, RefCell};
@@ -46,10 +49,17 @@ pub struct Shell {
     pub interactive: bool,
     /// Where results go: stdout, or the file of `\o`.
     out: Box<dyn Write>,
+    /// Results go to the file of `\o`: never fitted to a screen or paged.
+    to_file: bool,
+    /// A fitted table the running statement drew, shown once the statement is over (so the
+    /// pager never runs while Ctrl-C would cancel the query).
+    screenful: Option<String>,
     /// Errors in red: only on a terminal, and never with NO_COLOR set.
     color: bool,
     /// Set when a statement changed what the lake lists (REFRESH), so completion reloads.
     pub listing_changed: bool,
+    /// `\pset chartrows`: rows `\chart` reads at most.
+    pub chart_rows: usize,
 }
 
 impl Shell {
@@ -61,14 +71,18 @@ impl Shell {
             timing: false,
             interactive,
             out: Box::new(std::io::stdout()),
+            to_file: false,
+            screenful: None,
             color: std::io::stderr().is_terminal() && !no_color,
             listing_changed: false,
+            chart_rows: crate::repl::CHART_ROWS,
         }
     }
 
     /// `\o file` / `\o`: results go to a file (created or truncated) or back to stdout.
     pub fn set_output(&mut self, path: Option<&str>) -> Result<()> {
         self.out.flush().ok();
+        self.to_file = path.is_some();
         match path {
             None => {
                 self.out = Box::new(std::io::stdout());
@@ -149,6 +163,9 @@ impl Shell {
         let result = drive(work, interactive, &progress, &rows, &session).await;
         let elapsed = progress.borrow().elapsed();
         progress.borrow_mut().clear();
+        if let Some(text) = self.screenful.take() {
+            self.show(&text)?;
+        }
         if timing {
             // psql prints timing on stdout even while `\o` redirects results.
             println!("Time: {:.3} ms", elapsed.as_secs_f64() * 1000.0);
@@ -187,7 +204,9 @@ impl Shell {
             | Output::CopyOut {
                 rows: mut stream, ..
             } => {
-                let mut writer = ResultWriter::new(self.style, stream.schema(), &mut *self.out);
+                let screen = self.screen();
+                let mut writer =
+                    ResultWriter::new(self.style, stream.schema(), &mut *self.out, screen);
                 while let Some(batch) = stream.next().await {
                     let batch = batch?;
                     progress.borrow_mut().clear();
@@ -195,10 +214,96 @@ impl Shell {
                     rows.set(writer.rows());
                 }
                 progress.borrow_mut().clear();
-                writer.finish()?;
+                self.screenful = writer.finish()?;
                 Ok(())
             }
         }
+    }
+}
+
+impl Shell {
+    /// Writes rows a meta command made (`\d`'s columns) as a query's rows are written.
+    pub fn write_batch(&mut self, batch: RecordBatch) -> Result<()> {
+        let screen = self.screen();
+        let mut writer = ResultWriter::new(self.style, batch.schema(), &mut *self.out, screen);
+        writer.write(&batch)?;
+        if let Some(text) = writer.finish()? {
+            self.show(&text)?;
+        }
+        Ok(())
+    }
+
+    /// Runs one query as typed SQL runs (Ctrl-C cancels, the progress bar shows) and keeps
+    /// its rows, refusing more than `limit` of them (for `\chart`, which draws all at once).
+    pub async fn collect_rows(
+        &mut self,
+        sql: &str,
+        limit: usize,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        let statements = self.session.parse(sql)?;
+        let [stmt] = statements.as_slice() else {
+            anyhow::bail!("expected one query, got {} statements", statements.len());
+        };
+        let progress = RefCell::new(Progress::new(self.interactive));
+        let rows = Cell::new(0usize);
+        let session = self.session.clone();
+        let work = async {
+            let Output::Rows(mut stream) = session.execute(stmt).await? else {
+                anyhow::bail!("expected a query that returns rows: {stmt}");
+            };
+            let schema = stream.schema();
+            let mut batches = Vec::new();
+            while let Some(batch) = stream.next().await {
+                let batch = batch?;
+                rows.set(rows.get() + batch.num_rows());
+                if rows.get() > limit {
+                    anyhow::bail!(
+                        "the query returned more than {limit} rows; aggregate or LIMIT it \
+                         (or raise \\pset chartrows)"
+                    );
+                }
+                batches.push(batch);
+            }
+            Ok((schema, batches))
+        };
+        let result = drive(work, self.interactive, &progress, &rows, &session).await;
+        progress.borrow_mut().clear();
+        result
+    }
+
+    /// The terminal results are drawn on, or None when they go to a file or a pipe.
+    pub fn screen(&self) -> Option<Screen> {
+        match self.to_file {
+            true => None,
+            false => Screen::of_stdout(),
+        }
+    }
+
+    /// Writes text drawn for the screen: through the pager when it is taller than the screen
+    /// (psql's rule: only when both stdin and stdout are terminals), else straight out.
+    pub fn show(&mut self, text: &str) -> Result<()> {
+        let lines = text.lines().count();
+        let paged = match (self.screen(), crate::pager::command()) {
+            (Some(screen), Some(pager))
+                if std::io::stdin().is_terminal()
+                    && crate::pager::wanted(self.style.pager, lines, screen.lines) =>
+            {
+                self.out.flush()?;
+                match crate::pager::show(&pager, text) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        eprintln!("NOTICE: {e}; showing the result without a pager");
+                        false
+                    }
+                }
+            }
+            _ => false,
+        };
+        if !paged {
+            self.out.write_all(text.as_bytes())?;
+            self.out.flush()?;
+        }
+        Ok(())
     }
 }
 
@@ -239,13 +344,13 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// Drives `work` to its end while, in the REPL, watching for Ctrl-C — dropping the work cancels
 /// the query, as DataFusion stops its tasks when the stream is dropped — and redrawing the
 /// progress line.
-async fn drive(
-    work: impl std::future::Future<Output = Result<()>>,
+async fn drive<T>(
+    work: impl std::future::Future<Output = Result<T>>,
     interactive: bool,
     progress: &RefCell<Progress>,
     rows: &Cell<usize>,
     session: &Session,
-) -> Result<()> {
+) -> Result<T> {
     tokio::pin!(work);
     let cancel = async {
         // Only the REPL takes SIGINT over: a script run should still die on Ctrl-C.
@@ -261,8 +366,7 @@ async fn drive(
             r = &mut work => return r,
             _ = &mut cancel => return Err(Cancelled.into()),
             _ = ticker.tick() => {
-                let scanned = session.scan_progress();
-                progress.borrow_mut().update(rows.get(), (scanned.rows, scanned.bytes));
+                progress.borrow_mut().update(rows.get(), session.scan_progress());
             }
         }
     }

@@ -18,7 +18,9 @@ mod session;
 mod split;
 mod statement;
 mod suggest;
+mod summarize;
 mod travel;
+mod types;
 
 pub use copy::{CopyFormat, CopyOptions};
 pub use dialect::StrataDialect;
@@ -33,3 +35,4 @@ pub use session::{
 };
 pub use statement::{Kind as StatementKind, Statement, Transaction};
 pub use strata_catalog::{Lake, ZONES};
+pub use types::{sql_type_display, sql_type_name};

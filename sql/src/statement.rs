@@ -81,6 +81,8 @@ pub enum Kind {
     Move(Box<DFStatement>),
     /// `OPTIMIZE`, `VACUUM`, `CONVERT TO DELTA`: Delta table maintenance.
     Maintain(crate::maintenance::Maintenance),
+    /// `SUMMARIZE <table or query>`: the query whose columns are summarized.
+    Summarize(Box<DFStatement>),
 }
 
 /// What a statement does to a transaction block.
@@ -297,6 +299,23 @@ fn parse_one(text: String, limits: &StatementLimits) -> Result<Statement> {
     if words == ["REFRESH"] {
         return Ok(Statement::new(text, Kind::Refresh));
     }
+    if let Some(query) = crate::summarize::query_text(&text) {
+        let query = parse_one(query?, limits).map_err(|e| {
+            SqlError::Syntax(format!(
+                "SUMMARIZE needs a table or a query: SUMMARIZE raw.crm.customers, or \
+                 SUMMARIZE SELECT …; here: {e}"
+            ))
+        })?;
+        return match (query.ast(), query.sql()) {
+            (Some(ast), Some(ast::Statement::Query(_))) => {
+                let ast = Box::new(ast.clone());
+                Ok(Statement::new(text, Kind::Summarize(ast)))
+            }
+            _ => Err(SqlError::Syntax(format!(
+                "SUMMARIZE needs a table or a query, not: {query}"
+            ))),
+        };
+    }
     if let Some(m) = crate::maintenance::parse(&text)? {
         return Ok(Statement::new(text, Kind::Maintain(m)));
     }
@@ -348,7 +367,7 @@ fn check_placeholders(stmt: &Statement) -> Result<()> {
         }
     }
     let ast = match &stmt.kind {
-        Kind::Sql(ast) | Kind::CopyOut(ast, _) | Kind::Move(ast) => ast,
+        Kind::Sql(ast) | Kind::CopyOut(ast, _) | Kind::Move(ast) | Kind::Summarize(ast) => ast,
         Kind::Refresh | Kind::Accepted(_) | Kind::Maintain(_) => return Ok(()),
     };
     let DFStatement::Statement(s) = ast.as_ref() else {

@@ -44,6 +44,9 @@ pub struct RenderOptions {
     pub null: String,
     /// Box-drawing characters, "…" and "·"; false draws ASCII `+-|`, "..." and ".".
     pub unicode: bool,
+    /// psql's "(N rows)" under a table shown whole (`-q` leaves it out); what is hidden is
+    /// always said.
+    pub row_count: bool,
 }
 
 impl Default for RenderOptions {
@@ -55,6 +58,7 @@ impl Default for RenderOptions {
             min_col_width: 3,
             null: "NULL".to_string(),
             unicode: true,
+            row_count: true,
         }
     }
 }
@@ -194,6 +198,7 @@ impl TableCollector {
     }
 
     /// Rows pushed so far.
+    #[cfg(test)]
     pub fn rows(&self) -> usize {
         self.rows
     }
@@ -213,7 +218,11 @@ impl TableCollector {
     /// is set, is at most that wide.
     pub fn render(&self) -> String {
         let (mut lines, footer) = table::draw(self, &self.shown());
-        lines.extend(footer);
+        // psql's form of the footer is the one that starts with "(": it says nothing is hidden.
+        let quiet = !self.options.row_count && footer.len() == 1 && footer[0].starts_with('(');
+        if !quiet {
+            lines.extend(footer);
+        }
         table::finish(lines, self.options.max_width)
     }
 

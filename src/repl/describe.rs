@@ -3,11 +3,15 @@
 //! in the current output format.
 
 use super::meta::{self, Command};
+use crate::print::Expanded;
 use crate::shell::{Flow, Shell};
 use anyhow::{anyhow, bail, Result};
-use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::Schema;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use std::sync::Arc;
 use strata_catalog::{TableName, ZONES};
+use strata_sql::sql_type_display;
 
 impl Shell {
     /// Runs one backslash command line.
@@ -35,28 +39,39 @@ impl Shell {
                 self.run_query(&tables_sql(pattern.as_deref(), verbose))
                     .await?
             }
-            Command::Describe(name) => self.describe(&name).await?,
+            Command::Describe { table, verbose } => self.describe(&table, verbose).await?,
             Command::Timing(set) => {
                 self.timing = set.unwrap_or(!self.timing);
                 println!("Timing is {}.", on_off(self.timing));
             }
             Command::Expanded(set) => {
-                self.style.expanded = set.unwrap_or(!self.style.expanded);
-                println!("Expanded display is {}.", on_off(self.style.expanded));
+                self.style.expanded = set.unwrap_or(match self.style.expanded {
+                    Expanded::Off => Expanded::On,
+                    Expanded::On | Expanded::Auto => Expanded::Off,
+                });
+                let state = match self.style.expanded {
+                    Expanded::On => "on",
+                    Expanded::Off => "off",
+                    Expanded::Auto => "used automatically",
+                };
+                println!("Expanded display is {state}.");
             }
+            Command::Pset { option, value } => self.pset(option.as_deref(), value.as_deref())?,
+            Command::Chart { kind, query } => self.chart(kind.as_deref(), &query).await?,
             Command::Output(path) => self.set_output(path.as_deref())?,
             Command::Include(path) => return self.run_file(path.as_ref()).await,
         }
         Ok(Flow::Continue)
     }
 
-    /// `\d table`: its columns, then what Strata knows about it (mode, key, ingestion time).
-    async fn describe(&mut self, name: &str) -> Result<()> {
+    /// `\d table`: its columns with their SQL types (`\d+`: and Arrow types), then what
+    /// Strata knows about it (mode, key, ingestion time).
+    async fn describe(&mut self, name: &str, verbose: bool) -> Result<()> {
         let table = self.resolve(name)?;
-        // Planning a scan first gives the session's own error, with its closest-name
-        // suggestion, when the table does not exist.
+        // The columns as a query sees them; a table that does not exist gets the session's
+        // own error, with its closest-name suggestion.
         let probe = format!("SELECT * FROM {} LIMIT 0", quoted(&table));
-        self.session.sql(&probe).await?;
+        let columns = self.session.sql(&probe).await?.schema().as_arrow().clone();
 
         writeln!(
             self.out(),
@@ -65,7 +80,7 @@ impl Shell {
             table.schema,
             table.table
         )?;
-        self.run_query(&columns_sql(&table)).await?;
+        self.write_batch(columns_batch(&columns, verbose)?)?;
 
         // `_history` tables are described by the table they belong to.
         let base = table.table.strip_suffix("_history").unwrap_or(&table.table);
@@ -260,17 +275,42 @@ fn pattern_regex(pattern: &str) -> String {
     }
 }
 
-fn columns_sql(t: &TableName) -> String {
-    format!(
-        "SELECT column_name AS \"column\", data_type AS \"type\", is_nullable AS \"nullable\" \
-         FROM {}.information_schema.columns \
-         WHERE table_catalog = {} AND table_schema = {} AND table_name = {} \
-         ORDER BY ordinal_position",
-        ident(&t.zone),
-        lit(&t.zone),
-        lit(&t.schema),
-        lit(&t.table)
-    )
+/// `\d`'s column list: name, the SQL type psql shows for it over the server, nullable; with
+/// `\d+`, the Arrow type too.
+fn columns_batch(schema: &Schema, verbose: bool) -> Result<RecordBatch> {
+    let fields = schema.fields();
+    let text = |values: Vec<String>| Arc::new(StringArray::from(values)) as ArrayRef;
+    let mut columns = vec![
+        (
+            "column",
+            text(fields.iter().map(|f| f.name().clone()).collect()),
+        ),
+        (
+            "type",
+            text(
+                fields
+                    .iter()
+                    .map(|f| sql_type_display(f.data_type()))
+                    .collect(),
+            ),
+        ),
+        (
+            "nullable",
+            text(
+                fields
+                    .iter()
+                    .map(|f| if f.is_nullable() { "YES" } else { "NO" }.to_string())
+                    .collect(),
+            ),
+        ),
+    ];
+    if verbose {
+        columns.push((
+            "arrow type",
+            text(fields.iter().map(|f| f.data_type().to_string()).collect()),
+        ));
+    }
+    Ok(RecordBatch::try_from_iter(columns)?)
 }
 
 fn info_sql(zone: &str, schema: &str, table: &str) -> String {

@@ -1,5 +1,7 @@
 //! Backslash commands (`\dt`, `\c`, `\x`, …): parsing into [`Command`] and the help text.
 
+use crate::print::Expanded;
+
 /// One backslash command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -16,12 +18,26 @@ pub enum Command {
         pattern: Option<String>,
         verbose: bool,
     },
-    /// `\d table`.
-    Describe(String),
+    /// `\d table`; `\d+` adds the Arrow types.
+    Describe {
+        table: String,
+        verbose: bool,
+    },
     /// `\timing [on|off]`: toggle, or set.
     Timing(Option<bool>),
-    /// `\x [on|off]`: toggle, or set.
-    Expanded(Option<bool>),
+    /// `\x [on|off|auto]`: toggle, or set.
+    Expanded(Option<Expanded>),
+    /// `\pset [option [value]]`: show or change an output setting.
+    Pset {
+        option: Option<String>,
+        value: Option<String>,
+    },
+    /// `\chart [bar|line|hist] query`: the query's result drawn as a chart; no kind guesses
+    /// one from the result's columns.
+    Chart {
+        kind: Option<String>,
+        query: String,
+    },
     /// `\o [file]`.
     Output(Option<String>),
     /// `\i file`.
@@ -29,7 +45,7 @@ pub enum Command {
 }
 
 /// The commands, for `\?` and completion: (name, arguments, description).
-pub const COMMANDS: [(&str, &str, &str); 13] = [
+pub const COMMANDS: [(&str, &str, &str); 16] = [
     ("\\?", "", "show this help"),
     ("\\q", "", "quit (also Ctrl-D)"),
     ("\\l", "", "list zones with their table counts"),
@@ -55,14 +71,29 @@ pub const COMMANDS: [(&str, &str, &str); 13] = [
         "describe a table: columns, types, mode, key, ingestion time",
     ),
     (
+        "\\d+",
+        "TABLE",
+        "describe a table, with each column's Arrow type",
+    ),
+    (
         "\\timing",
         "[on|off]",
         "toggle printing the time each statement takes",
     ),
     (
         "\\x",
-        "[on|off]",
-        "toggle expanded output (one block per record)",
+        "[on|off|auto]",
+        "toggle expanded output (one block per record); auto: when too wide",
+    ),
+    (
+        "\\pset",
+        "[NAME [VALUE]]",
+        "show or set maxrows, columns, pager (on|off|always)",
+    ),
+    (
+        "\\chart",
+        "[bar|line|hist] QUERY",
+        "draw a query's result as a chart sized to the terminal",
     ),
     ("\\o", "[FILE]", "send results to FILE, or back to stdout"),
     ("\\i", "FILE", "run statements and commands from FILE"),
@@ -108,14 +139,49 @@ pub fn parse(line: &str) -> Result<Command, String> {
             verbose: name.ends_with('+'),
         },
         "d" | "d+" => match arg {
-            Some(table) => Command::Describe(table),
+            Some(table) => Command::Describe {
+                table,
+                verbose: name.ends_with('+'),
+            },
             None => Command::Tables {
                 pattern: None,
                 verbose: name.ends_with('+'),
             },
         },
         "timing" => Command::Timing(switch(arg.as_deref())?),
-        "x" => Command::Expanded(switch(arg.as_deref())?),
+        "x" => Command::Expanded(match arg.as_deref().map(str::to_ascii_lowercase) {
+            Some(a) if a == "auto" => Some(Expanded::Auto),
+            _ => switch(arg.as_deref())?.map(|on| match on {
+                true => Expanded::On,
+                false => Expanded::Off,
+            }),
+        }),
+        "pset" => {
+            let mut words = rest.splitn(2, char::is_whitespace);
+            let option = words.next().filter(|w| !w.is_empty()).map(str::to_string);
+            let value = words.next().map(|v| unquote(v.trim()));
+            Command::Pset { option, value }
+        }
+        "chart" => {
+            // The query is the rest of the line, as typed: quotes in it are SQL's.
+            let text = body[name.len()..].trim().trim_end_matches(';').trim();
+            let (first, after) = match text.find(char::is_whitespace) {
+                Some(i) => (&text[..i], text[i..].trim()),
+                None => (text, ""),
+            };
+            let kinds = ["bar", "line", "hist", "histogram"];
+            let (kind, query) = match kinds.contains(&first.to_ascii_lowercase().as_str()) {
+                true => (Some(first.to_ascii_lowercase()), after),
+                false => (None, text),
+            };
+            if query.is_empty() {
+                return Err("\\chart needs a query: \\chart [bar|line|hist] SELECT …".into());
+            }
+            Command::Chart {
+                kind,
+                query: query.to_string(),
+            }
+        }
         "o" | "out" => Command::Output(arg),
         "i" | "include" => Command::Include(need("a file name")?),
         _ => {
@@ -172,8 +238,37 @@ mod tests {
         );
         assert_eq!(
             parse("\\d raw.crm.customers"),
-            Ok(Command::Describe("raw.crm.customers".into()))
+            Ok(Command::Describe {
+                table: "raw.crm.customers".into(),
+                verbose: false
+            })
         );
+        assert_eq!(
+            parse("\\x auto"),
+            Ok(Command::Expanded(Some(Expanded::Auto)))
+        );
+        assert_eq!(
+            parse("\\pset maxrows 10"),
+            Ok(Command::Pset {
+                option: Some("maxrows".into()),
+                value: Some("10".into())
+            })
+        );
+        assert_eq!(
+            parse("\\chart bar SELECT 'a;b', 1;"),
+            Ok(Command::Chart {
+                kind: Some("bar".into()),
+                query: "SELECT 'a;b', 1".into()
+            })
+        );
+        assert_eq!(
+            parse("\\chart select 1"),
+            Ok(Command::Chart {
+                kind: None,
+                query: "select 1".into()
+            })
+        );
+        assert!(parse("\\chart line").unwrap_err().contains("needs a query"));
         assert_eq!(
             parse("\\o 'a b.csv'"),
             Ok(Command::Output(Some("a b.csv".into())))
@@ -181,6 +276,7 @@ mod tests {
         assert_eq!(parse("\\o"), Ok(Command::Output(None)));
         assert!(parse("\\i").is_err());
         assert_eq!(parse("\\x"), Ok(Command::Expanded(None)));
+        assert_eq!(parse("\\x off"), Ok(Command::Expanded(Some(Expanded::Off))));
         assert_eq!(parse("\\timing on"), Ok(Command::Timing(Some(true))));
         assert!(parse("\\x sideways").is_err());
         assert!(parse("\\bogus").unwrap_err().contains("\\bogus"));

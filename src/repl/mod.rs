@@ -2,6 +2,8 @@
 //! loop that hands each finished input to the [`Shell`].
 
 mod describe;
+mod display;
+pub use display::CHART_ROWS;
 mod helper;
 mod keywords;
 pub mod meta;

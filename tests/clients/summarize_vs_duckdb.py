@@ -39,6 +39,9 @@ from decimal import Decimal
 
 import duckdb
 
+# One microsecond: how far a temporal quartile may be from the rank it stands for.
+TICK = timedelta(microseconds=1)
+
 # Error bounds (issue14-research.md section 1).
 REL_TOL = 1e-9
 DATAFUSION_DISTINCT_TOL = 0.03
@@ -272,6 +275,11 @@ class Checker:
                 if isinstance(q, datetime) and exact and not isinstance(exact[0], datetime):
                     q = q.date()
                 why = quartile_off(q, p, exact)
+                # DataFusion's t-digest works in Float64: at 2026's magnitude (1.8e15 µs) a
+                # quartile may land one microsecond beside a value it stands for.
+                if why and isinstance(q, datetime):
+                    if any(quartile_off(q + d, p, exact) is None for d in (TICK, -TICK)):
+                        why = None
                 if why:
                     fail(stat, f"{engine} {text!r}: {why}; DuckDB {a!r}, Strata {b!r} (n={n})")
 

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 /// Runs `strata` on the sample lake: no --lake and no STRATA_LAKE.
-fn strata(args: &[&str]) -> Output {
+pub fn strata(args: &[&str]) -> Output {
     strata_with_stdin(args, None)
 }
 

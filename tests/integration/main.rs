@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod delta;
 mod dispatch;
+mod explore;
 mod lakes;
 mod quality;
 mod repl;

@@ -371,6 +371,7 @@ impl S3Repl {
             .env("XDG_DATA_HOME", home.path())
             .env("TERM", "dumb")
             .env("NO_COLOR", "1")
+            .env("PAGER", "")
             .env_remove("STRATA_LAKE")
             .envs(moto.env());
         let options = Options {
@@ -385,9 +386,11 @@ impl S3Repl {
     /// Runs one line; returns what it printed before the next prompt.
     fn step(&mut self, line: &str) -> String {
         self.p.send_line(line).unwrap();
-        self.p
+        let out = self
+            .p
             .exp_string(REPL_PROMPT)
-            .unwrap_or_else(|e| panic!("after {line:?}: {e}"))
+            .unwrap_or_else(|e| panic!("after {line:?}: {e}"));
+        crate::repl::utf8(out)
     }
 
     fn quit(mut self) {
@@ -416,16 +419,16 @@ fn running_repl_sees_new_s3_files_on_refresh() {
     // An hour between listings: only REFRESH can show the new file within this test.
     let local = sample_lake_refreshing_on(&moto, "lake", "", "1h");
     let mut repl = S3Repl::start(&moto, "lake");
-    assert!(repl.step(CLICKS).contains("| 24 |"));
+    assert!(repl.step(CLICKS).contains(" 24 │"));
     add_clicks(&moto, "lake", local.path(), 10);
     let out = repl.step(CLICKS);
     assert!(
-        out.contains("| 24 |"),
+        out.contains(" 24 │"),
         "the listing is kept between refreshes:\n{out}"
     );
     repl.step("REFRESH;");
     let out = repl.step(CLICKS);
-    assert!(out.contains("| 32 |"), "after REFRESH:\n{out}");
+    assert!(out.contains(" 32 │"), "after REFRESH:\n{out}");
     repl.quit();
 }
 
@@ -436,15 +439,15 @@ fn running_repl_sees_new_s3_files_after_the_refresh_interval() {
     // without REFRESH; the query is repeated until it does, up to a deadline.
     let local = sample_lake_refreshing_on(&moto, "lake", "", "200ms");
     let mut repl = S3Repl::start(&moto, "lake");
-    assert!(repl.step(CLICKS).contains("| 24 |"));
+    assert!(repl.step(CLICKS).contains(" 24 │"));
     add_clicks(&moto, "lake", local.path(), 11);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let out = repl.step(CLICKS);
-        if out.contains("| 32 |") {
+        if out.contains(" 32 │") {
             break;
         }
-        assert!(out.contains("| 24 |"), "{out}");
+        assert!(out.contains(" 24 │"), "{out}");
         assert!(
             Instant::now() < deadline,
             "no new file 60 s after the upload, with refresh = 200ms and no REFRESH:\n{out}"

@@ -493,30 +493,6 @@ const ARRAYS: &[(i32, i32)] = &[
     (3802, 3807),
 ];
 
-/// PostgreSQL's name for the type an Arrow value travels as (`pg_typeof`).
-pub fn pg_type_name(t: &DataType) -> String {
-    match t {
-        DataType::Boolean => "boolean",
-        DataType::Int8 | DataType::Int16 | DataType::UInt8 => "smallint",
-        DataType::Int32 | DataType::UInt16 => "integer",
-        DataType::Int64 | DataType::UInt32 => "bigint",
-        DataType::Float16 | DataType::Float32 => "real",
-        DataType::Float64 => "double precision",
-        DataType::Decimal128(..) | DataType::Decimal256(..) | DataType::UInt64 => "numeric",
-        DataType::Date32 | DataType::Date64 => "date",
-        DataType::Time32(_) | DataType::Time64(_) => "time without time zone",
-        DataType::Timestamp(_, None) => "timestamp without time zone",
-        DataType::Timestamp(_, Some(_)) => "timestamp with time zone",
-        DataType::Interval(_) | DataType::Duration(_) => "interval",
-        DataType::Binary
-        | DataType::LargeBinary
-        | DataType::BinaryView
-        | DataType::FixedSizeBinary(_) => "bytea",
-        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
-            return format!("{}[]", pg_type_name(f.data_type()))
-        }
-        DataType::Null => "unknown",
-        _ => "text",
-    }
-    .to_string()
-}
+/// PostgreSQL's name for the type an Arrow value travels as (`pg_typeof`); the engine's, so
+/// the REPL and the server name types alike.
+pub use strata_sql::sql_type_name as pg_type_name;

@@ -34,8 +34,17 @@ impl Session {
     }
 
     async fn describe_here(&self, stmt: &Statement) -> Result<Described> {
-        let Kind::Sql(ast) = &stmt.kind else {
-            return Ok(Described::default());
+        let ast = match &stmt.kind {
+            Kind::Sql(ast) => ast,
+            Kind::Summarize(query) => {
+                let (plan, _) = self.plan((**query).clone()).await?;
+                let plan = crate::summarize::plan(plan)?;
+                return Ok(Described {
+                    schema: Some(Arc::new(plan.schema().as_arrow().clone())),
+                    ..Default::default()
+                });
+            }
+            _ => return Ok(Described::default()),
         };
         if let Some(hook) = &self.hook {
             if let Some(described) = hook.describe(self, stmt, ast).await? {

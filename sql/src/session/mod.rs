@@ -100,6 +100,12 @@ pub struct ScanProgress {
     pub rows: usize,
     /// Bytes read from files, where the format reports it (Parquet).
     pub bytes: usize,
+    /// Files the scans have finished.
+    pub files_done: usize,
+    /// Files the scans will read, as planned (after pruning by partition and statistics).
+    pub files: usize,
+    /// Their size in bytes (of the byte ranges read, where a file is split).
+    pub file_bytes: u64,
 }
 
 impl Session {
@@ -179,17 +185,33 @@ impl Session {
         self.limits = limits;
     }
 
-    /// Rows and bytes the latest result set's scans have read so far (for progress displays;
-    /// cheap: it sums the plan's live metrics).
+    /// Rows, bytes and files the latest result set's scans have read so far, and the files
+    /// they will read (for progress displays; cheap: it sums the plan's live metrics and
+    /// its file lists).
     pub fn scan_progress(&self) -> ScanProgress {
+        use datafusion::datasource::physical_plan::FileScanConfig;
+        use datafusion::datasource::source::DataSourceExec;
         fn walk(plan: &Arc<dyn ExecutionPlan>, p: &mut ScanProgress) {
             if plan.children().is_empty() {
                 if let Some(m) = plan.metrics() {
+                    let count = |name| m.sum_by_name(name).map(|v| v.as_usize()).unwrap_or(0);
                     p.rows += m.output_rows().unwrap_or(0);
-                    p.bytes += m
-                        .sum_by_name("bytes_scanned")
-                        .map(|v| v.as_usize())
-                        .unwrap_or(0);
+                    p.bytes += count("bytes_scanned");
+                    p.files_done += count("files_processed");
+                }
+                let scan = plan
+                    .downcast_ref::<DataSourceExec>()
+                    .and_then(|s| s.data_source().downcast_ref::<FileScanConfig>());
+                for file in scan
+                    .iter()
+                    .flat_map(|s| &s.file_groups)
+                    .flat_map(|g| g.files())
+                {
+                    p.files += 1;
+                    p.file_bytes += match &file.range {
+                        Some(r) => r.end.saturating_sub(r.start) as u64,
+                        None => file.object_meta.size,
+                    };
                 }
             }
             for child in plan.children() {

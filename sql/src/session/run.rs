@@ -115,6 +115,13 @@ impl Session {
             }
             Kind::Accepted(tag) => done(Output::Status(tag.clone())),
             Kind::Maintain(m) => done(self.maintain(m).await?),
+            Kind::Summarize(query) => {
+                let (mut plan, tables) = self.plan((**query).clone()).await?;
+                if let Some(params) = params {
+                    plan = plan.with_param_values(params)?;
+                }
+                Ok(Dispatched::Plan(crate::summarize::plan(plan)?, tables))
+            }
             Kind::Sql(ast) => self.dispatch_sql((**ast).clone(), params).await,
             Kind::Move(fetch) => {
                 let mut skipped = 0;
