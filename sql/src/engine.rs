@@ -52,6 +52,7 @@ impl Engine {
             .build();
         let ctx = SessionContext::new_with_state(state);
         lake.register(&ctx);
+        ctx.register_udf(crate::bar::bar_udf());
         ctx.register_udtf(
             AS_OF_FUNCTION,
             Arc::new(AsOfFunction { lake: lake.clone() }),

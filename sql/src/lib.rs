@@ -4,6 +4,7 @@
 //! Every front end — REPL, library, Postgres server — runs statements through the one
 //! dispatcher here (docs/architecture.md).
 
+mod bar;
 mod coop;
 pub mod copy;
 mod dialect;
@@ -22,6 +23,7 @@ mod summarize;
 mod travel;
 mod types;
 
+pub use bar::bar_text;
 pub use copy::{CopyFormat, CopyOptions};
 pub use dialect::StrataDialect;
 pub use engine::Engine;

@@ -1,7 +1,10 @@
 //! The SQL names people read for Arrow types — `bigint`, `text`, `timestamp with time zone`,
 //! `numeric(10,2)` — the same names psql shows for the columns over the server, so the REPL's
 //! `\d`, SUMMARIZE and the server agree (docs/repl.md).
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::array::{RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::error::ArrowError;
+use std::sync::Arc;
 
 /// PostgreSQL's name for the type an Arrow value travels as, without modifiers: what
 /// `pg_typeof` answers (`numeric`, not `numeric(10,2)`).
@@ -60,6 +63,32 @@ pub fn sql_type_display(t: &DataType) -> String {
         DataType::Dictionary(_, v) => sql_type_display(v),
         other => sql_type_name(other),
     }
+}
+
+/// DESCRIBE's answer for a table's columns: `column_name`, `data_type` (the SQL name, as
+/// [`sql_type_display`]) and `is_nullable`, the columns DataFusion's DESCRIBE has.
+pub(crate) fn describe_rows(schema: &Schema) -> Result<RecordBatch, ArrowError> {
+    let text = |f: &dyn Fn(&Field) -> String| {
+        Arc::new(StringArray::from_iter_values(
+            schema.fields().iter().map(|x| f(x)),
+        ))
+    };
+    RecordBatch::try_new(
+        describe_schema(),
+        vec![
+            text(&|f| f.name().clone()),
+            text(&|f| sql_type_display(f.data_type())),
+            text(&|f| if f.is_nullable() { "YES" } else { "NO" }.to_string()),
+        ],
+    )
+}
+
+fn describe_schema() -> SchemaRef {
+    Arc::new(Schema::new(
+        ["column_name", "data_type", "is_nullable"]
+            .map(|n| Field::new(n, DataType::Utf8, false))
+            .to_vec(),
+    ))
 }
 
 #[cfg(test)]

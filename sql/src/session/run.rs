@@ -11,6 +11,7 @@ use datafusion::error::DataFusionError;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::execute_stream;
+use datafusion::physical_plan::memory::MemoryStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::DataFrame;
@@ -159,6 +160,13 @@ impl Session {
             return Ok(Dispatched::Done(out));
         }
         let (mut plan, tables) = self.plan(ast).await?;
+        if let LogicalPlan::DescribeTable(d) = &plan {
+            // DESCRIBE names types as psql does, not as Arrow does.
+            let batch = crate::types::describe_rows(&d.schema).map_err(DataFusionError::from)?;
+            let schema = batch.schema();
+            let stream = MemoryStream::try_new(vec![batch], schema, None)?;
+            return Ok(Dispatched::Done(Output::Rows(Box::pin(stream))));
+        }
         if let Some(params) = params {
             plan = plan.with_param_values(params)?;
         }
