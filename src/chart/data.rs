@@ -217,27 +217,7 @@ pub(super) fn format_temporal(
         .collect())
 }
 
-/// The name a person reads for an Arrow type in chart errors: PostgreSQL's where there is one.
+/// The name a person reads for an Arrow type in chart errors: the SQL name `\d` shows.
 pub(super) fn type_name(data_type: &DataType) -> String {
-    use DataType::*;
-    match data_type {
-        Boolean => "boolean".into(),
-        Int8 | Int16 | UInt8 => "smallint".into(),
-        Int32 | UInt16 => "integer".into(),
-        Int64 | UInt32 => "bigint".into(),
-        UInt64 => "numeric(20)".into(),
-        Float16 | Float32 => "real".into(),
-        Float64 => "double precision".into(),
-        Decimal32(p, s) | Decimal64(p, s) => format!("numeric({p},{s})"),
-        Decimal128(p, s) | Decimal256(p, s) => format!("numeric({p},{s})"),
-        Utf8 | LargeUtf8 | Utf8View => "text".into(),
-        Binary | LargeBinary | BinaryView | FixedSizeBinary(_) => "bytea".into(),
-        Date32 | Date64 => "date".into(),
-        Timestamp(_, None) => "timestamp".into(),
-        Timestamp(_, Some(_)) => "timestamp with time zone".into(),
-        Time32(_) | Time64(_) => "time".into(),
-        Interval(_) | Duration(_) => "interval".into(),
-        Dictionary(_, value) => type_name(value),
-        other => other.to_string(),
-    }
+    strata_sql::sql_type_display(data_type)
 }
