@@ -34,6 +34,9 @@ pub struct Style {
     pub columns: Option<usize>,
     /// `\pset pager`.
     pub pager: PagerMode,
+    /// A fitted table's second header line of SQL types; off for listings whose columns are
+    /// all text (`\d`).
+    pub types: bool,
 }
 
 impl Style {
@@ -48,6 +51,7 @@ impl Style {
             max_rows: Some(Self::MAX_ROWS),
             columns: None,
             pager: PagerMode::On,
+            types: true,
         }
     }
 }
@@ -110,11 +114,14 @@ impl<'a> ResultWriter<'a> {
         let kind = match (style.format, screen) {
             (Format::Table, _) if style.expanded == Expanded::On => Kind::Expanded { out },
             (Format::Table, Some(screen)) => {
-                let types = schema
-                    .fields()
-                    .iter()
-                    .map(|f| strata_sql::sql_type_display(f.data_type()))
-                    .collect();
+                let types = match style.types {
+                    true => schema
+                        .fields()
+                        .iter()
+                        .map(|f| strata_sql::sql_type_display(f.data_type()))
+                        .collect(),
+                    false => Vec::new(),
+                };
                 let options = RenderOptions {
                     max_width: Some(style.columns.unwrap_or(screen.columns)),
                     max_rows: style.max_rows,

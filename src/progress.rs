@@ -113,11 +113,19 @@ fn line(elapsed: Duration, rows: usize, scan: &ScanProgress, width: usize) -> St
         parts.push(format!("{} rows out", group_thousands(rows)));
     }
     parts.push("Ctrl-C cancels".to_string());
-    let mut text = parts.join(" · ");
-    if text.chars().count() > width {
-        text = text.chars().take(width).collect();
+    // On a narrow terminal whole parts go, least telling first (the hint, then the counters),
+    // rather than a line cut mid-word; the bar and the share go last.
+    for drop in ["Ctrl-C cancels", " rows out", " rows scanned"] {
+        if parts.join(" · ").chars().count() <= width {
+            break;
+        }
+        parts.retain(|p| !p.contains(drop));
     }
-    text
+    let text = parts.join(" · ");
+    match text.chars().count() > width {
+        true => text.chars().take(width).collect(),
+        false => text,
+    }
 }
 
 /// A bar of `cells` cells, filled to `share` in eighths of a cell.
@@ -209,6 +217,15 @@ mod tests {
         assert_eq!(
             line(Duration::from_secs(90), 0, &one, 200),
             "1 min 30 s · 3,000,000 rows scanned, 33,333/s · Ctrl-C cancels"
+        );
+        assert_eq!(
+            line(Duration::from_secs(2), 10, &scan, 120),
+            "▕█████               ▏  25% · 8/32 files of 3.0 GB · 2.0 s, ETA 6.0 s · \
+             3,000,000 rows scanned, 1,500,000/s"
+        );
+        assert_eq!(
+            line(Duration::from_secs(2), 10, &scan, 70),
+            "▕█████               ▏  25% · 8/32 files of 3.0 GB · 2.0 s, ETA 6.0 s"
         );
         assert_eq!(
             line(Duration::from_secs(2), 10, &scan, 20).chars().count(),

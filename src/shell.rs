@@ -222,10 +222,15 @@ impl Shell {
 }
 
 impl Shell {
-    /// Writes rows a meta command made (`\d`'s columns) as a query's rows are written.
+    /// Writes rows a meta command made (`\d`'s columns) as a query's rows are written, but
+    /// without a line of types: they are all text.
     pub fn write_batch(&mut self, batch: RecordBatch) -> Result<()> {
         let screen = self.screen();
-        let mut writer = ResultWriter::new(self.style, batch.schema(), &mut *self.out, screen);
+        let style = Style {
+            types: false,
+            ..self.style
+        };
+        let mut writer = ResultWriter::new(style, batch.schema(), &mut *self.out, screen);
         writer.write(&batch)?;
         if let Some(text) = writer.finish()? {
             self.show(&text)?;
