@@ -45,6 +45,8 @@ pub fn show(pager: &str, text: &str) -> std::io::Result<()> {
         cmd.env("LESS", "-SRFX");
     }
     let mut child = cmd.spawn()?;
+    // Spawned first, so the pager keeps the default disposition and handles Ctrl-C itself.
+    let _quiet = IgnoreInterrupts::new();
     if let Some(mut stdin) = child.stdin.take() {
         match stdin.write_all(text.as_bytes()) {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
@@ -63,6 +65,41 @@ pub fn show(pager: &str, text: &str) -> std::io::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Ctrl-C while the pager runs belongs to the pager (less stops a search with it), as in psql
+/// and git: Strata must neither die nor leave the pager reading the terminal. The previous
+/// disposition (the REPL's own handler, or the default) comes back when this is dropped.
+struct IgnoreInterrupts {
+    #[cfg(unix)]
+    previous: libc::sigaction,
+}
+
+impl IgnoreInterrupts {
+    fn new() -> Self {
+        #[cfg(unix)]
+        // SAFETY: sigaction with a zeroed struct asking for SIG_IGN, and a place for the old
+        // disposition; no handler code of ours runs in signal context.
+        unsafe {
+            let mut ignore: libc::sigaction = std::mem::zeroed();
+            ignore.sa_sigaction = libc::SIG_IGN;
+            let mut previous: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(libc::SIGINT, &ignore, &mut previous);
+            IgnoreInterrupts { previous }
+        }
+        #[cfg(not(unix))]
+        IgnoreInterrupts {}
+    }
+}
+
+impl Drop for IgnoreInterrupts {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        // SAFETY: puts back exactly the disposition sigaction reported before.
+        unsafe {
+            libc::sigaction(libc::SIGINT, &self.previous, std::ptr::null_mut());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -113,7 +113,9 @@ impl<'a> ResultWriter<'a> {
     ) -> Self {
         let kind = match (style.format, screen) {
             (Format::Table, _) if style.expanded == Expanded::On => Kind::Expanded { out },
-            (Format::Table, Some(screen)) => {
+            // Without a row limit the rows are not held for one fitted table: they stream in
+            // plain tables, as to a pipe.
+            (Format::Table, Some(screen)) if style.max_rows.is_some() => {
                 let types = match style.types {
                     true => schema
                         .fields()
@@ -133,7 +135,7 @@ impl<'a> ResultWriter<'a> {
                     auto: style.expanded == Expanded::Auto,
                 }
             }
-            (Format::Table, None) => Kind::Table {
+            (Format::Table, _) => Kind::Table {
                 out,
                 pending: Vec::new(),
                 pending_rows: 0,

@@ -7,7 +7,7 @@ use crate::{Result, SqlError};
 use datafusion::arrow::compute::can_cast_types;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::{Column, ScalarValue, UnnestOptions};
-use datafusion::functions::expr_fn::{concat, encode, greatest, least, round};
+use datafusion::functions::expr_fn::{concat, encode, round};
 use datafusion::functions_aggregate::count::count_all;
 use datafusion::functions_aggregate::expr_fn::{
     approx_distinct, approx_percentile_cont, avg, count, max, min, stddev,
@@ -21,12 +21,14 @@ const KEYWORD: &str = "SUMMARIZE";
 /// The query a `SUMMARIZE …` statement summarizes, as SQL text; None when `text` is not one.
 /// A table (with a time-travel clause if wanted) becomes `SELECT * FROM <table>`.
 pub(crate) fn query_text(text: &str) -> Option<Result<String>> {
-    let trimmed = text.trim_start();
-    let word = trimmed.split_whitespace().next()?;
-    if !word.eq_ignore_ascii_case(KEYWORD) {
+    let trimmed = skip_comments(text);
+    let end = trimmed
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(trimmed.len());
+    if !trimmed[..end].eq_ignore_ascii_case(KEYWORD) {
         return None;
     }
-    let rest = trimmed[word.len()..].trim().trim_end_matches(';').trim();
+    let rest = trimmed[end..].trim().trim_end_matches(';').trim();
     if rest.is_empty() {
         return Some(Err(SqlError::Syntax(
             "SUMMARIZE needs a table or a query: SUMMARIZE raw.crm.customers, \
@@ -45,6 +47,20 @@ pub(crate) fn query_text(text: &str) -> Option<Result<String>> {
         true => rest.to_string(),
         false => format!("SELECT * FROM {rest}"),
     }))
+}
+
+/// `text` after its leading white space and comments (tools put a comment first).
+fn skip_comments(mut text: &str) -> &str {
+    loop {
+        text = text.trim_start();
+        if let Some(rest) = text.strip_prefix("--") {
+            text = rest.split_once('\n').map_or("", |(_, after)| after);
+        } else if let Some(rest) = text.strip_prefix("/*") {
+            text = rest.split_once("*/").map_or("", |(_, after)| after);
+        } else {
+            return text;
+        }
+    }
 }
 
 /// The statistics, in DuckDB's column order; each is one list of per-column values.
@@ -72,11 +88,21 @@ pub(crate) fn plan(input: LogicalPlan) -> Result<LogicalPlan> {
             "SUMMARIZE needs at least one column".into(),
         ));
     }
+    // Columns by position: a join's names may repeat (`id` and `id`), these aliases do not.
+    let by_position: Vec<Expr> = input
+        .schema()
+        .iter()
+        .enumerate()
+        .map(|(i, qualified)| Expr::Column(Column::from(qualified)).alias(format!("c{i}")))
+        .collect();
+    let input = LogicalPlanBuilder::from(input)
+        .project(by_position)?
+        .build()?;
     let mut aggregates = vec![count_all().alias("n")];
     // Per statistic, the expression each column contributes after the aggregate.
     let mut rows: Vec<Vec<Expr>> = vec![Vec::new(); STATS.len()];
     for (i, field) in fields.iter().enumerate() {
-        let c = Expr::Column(Column::new_unqualified(field.name()));
+        let c = col(format!("c{i}"));
         let dt = value_type(field.data_type());
         let c = match &dt == field.data_type() {
             true => c,
@@ -118,9 +144,10 @@ pub(crate) fn plan(input: LogicalPlan) -> Result<LogicalPlan> {
                 let f = cast(c.clone(), DataType::Float64);
                 rows[5].push(text(agg("avg", avg(f.clone()))));
                 rows[6].push(text(agg("std", stddev(f.clone()))));
+                let (lo, hi) = (col(format!("min_{i}")), col(format!("max_{i}")));
                 for (q, p) in [(7, 0.25), (8, 0.5), (9, 0.75)] {
                     let v = agg(&format!("q{q}"), quantile(f.clone(), p));
-                    rows[q].push(text(restore(v, back)));
+                    rows[q].push(text(within(v.clone(), &lo, &hi, restore(v, back))?));
                 }
             }
             Some(Measure::Time {
@@ -135,7 +162,7 @@ pub(crate) fn plan(input: LogicalPlan) -> Result<LogicalPlan> {
                 // mean rounded to a whole tick. DuckDB's mean of a date is a timestamp.
                 let exact = cast(int(c.clone()) * lit(*scale), DataType::Decimal128(38, 0));
                 let mean = cast(agg("avg", avg(exact)), DataType::Decimal128(38, 0));
-                rows[5].push(text(cast(cast(mean, DataType::Int64), mean_type.clone())));
+                rows[5].push(text(from_ticks(cast(mean, DataType::Int64), mean_type)));
                 rows[6].push(null_text());
                 // The t-digest works in Float64, a tick or so off at these magnitudes; kept
                 // within the column's range so a quartile is never outside the data.
@@ -143,9 +170,8 @@ pub(crate) fn plan(input: LogicalPlan) -> Result<LogicalPlan> {
                 let (lo, hi) = (int(col(format!("min_{i}"))), int(col(format!("max_{i}"))));
                 for (q, p) in [(7, 0.25), (8, 0.5), (9, 0.75)] {
                     let v = agg(&format!("q{q}"), quantile(f.clone(), p));
-                    let v = cast(round(vec![v]), DataType::Int64);
-                    let v = greatest(vec![lo.clone(), least(vec![v, hi.clone()])]);
-                    rows[q].push(text(cast(cast(v, ticks.clone()), back.clone())));
+                    let whole = cast(round(vec![v.clone()]), DataType::Int64);
+                    rows[q].push(text(from_ticks(within(v, &lo, &hi, whole)?, back)));
                 }
             }
             None => {
@@ -221,6 +247,19 @@ impl Stats {
                 mean_type: DataType::Timestamp(TimeUnit::Millisecond, None),
                 back: DataType::Date64,
             }),
+            // A time of day's mean and quartiles are times, as in DuckDB.
+            DataType::Time32(_) => Some(Measure::Time {
+                ticks: DataType::Int32,
+                scale: 1,
+                mean_type: dt.clone(),
+                back: dt.clone(),
+            }),
+            DataType::Time64(_) => Some(Measure::Time {
+                ticks: DataType::Int64,
+                scale: 1,
+                mean_type: dt.clone(),
+                back: dt.clone(),
+            }),
             DataType::Timestamp(..) => Some(Measure::Time {
                 ticks: DataType::Int64,
                 scale: 1,
@@ -230,6 +269,24 @@ impl Stats {
             _ => None,
         };
         Stats { min_max, kind }
+    }
+}
+
+/// `value` (a Float64 from the t-digest) as `exact`, unless it is at or beyond the column's
+/// `lo` or `hi` (in `exact`'s type): then that end. The digest works in Float64, so near Int64's ends or at 2026's
+/// µs it can land a little outside the data, where the cast back would overflow.
+fn within(value: Expr, lo: &Expr, hi: &Expr, exact: Expr) -> Result<Expr> {
+    let f = |e: &Expr| cast(e.clone(), DataType::Float64);
+    Ok(when(value.clone().gt_eq(f(hi)), hi.clone())
+        .when(value.lt_eq(f(lo)), lo.clone())
+        .otherwise(exact)?)
+}
+
+/// A tick count (Int64) as `t`: dates and times of 32 bits go through Int32.
+fn from_ticks(ticks: Expr, t: &DataType) -> Expr {
+    match t {
+        DataType::Date32 | DataType::Time32(_) => cast(cast(ticks, DataType::Int32), t.clone()),
+        _ => cast(ticks, t.clone()),
     }
 }
 

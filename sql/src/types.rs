@@ -83,7 +83,7 @@ pub(crate) fn describe_rows(schema: &Schema) -> Result<RecordBatch, ArrowError> 
     )
 }
 
-fn describe_schema() -> SchemaRef {
+pub(crate) fn describe_schema() -> SchemaRef {
     Arc::new(Schema::new(
         ["column_name", "data_type", "is_nullable"]
             .map(|n| Field::new(n, DataType::Utf8, false))

@@ -14,6 +14,9 @@ pub const CHART_ROWS: usize = 1_000_000;
 /// better and push the query off the screen.
 const CHART_MAX_HEIGHT: usize = 25;
 
+/// The narrowest width tables are fitted to: narrower shows no data (a chart's minimum too).
+const MIN_COLUMNS: usize = chart::MIN_WIDTH as usize;
+
 /// Size of a chart when output is not a terminal (a file, a pipe).
 const CHART_DEFAULT: (u16, u16) = (80, 20);
 
@@ -39,7 +42,13 @@ impl Shell {
                 "columns" => {
                     self.style.columns = match v.as_str() {
                         "0" | "auto" => None,
-                        n => Some(count(n, "columns")?),
+                        n => match count(n, "columns")? {
+                            c if c < MIN_COLUMNS => bail!(
+                                "\\pset columns takes at least {MIN_COLUMNS} (or 0 for the \
+                                 terminal's width), not {c}"
+                            ),
+                            c => Some(c),
+                        },
                     }
                 }
                 "pager" => {
@@ -64,7 +73,8 @@ impl Shell {
                 Some(n) => {
                     format!("maxrows is {n}: longer results show their first and last rows.")
                 }
-                None => "maxrows is off: every row is shown.".to_string(),
+                None => "maxrows is off: every row is shown, in plain tables drawn as rows arrive."
+                    .to_string(),
             },
             "columns" => match self.style.columns {
                 Some(n) => format!("columns is {n}: tables are fitted to {n} columns."),
@@ -102,7 +112,10 @@ impl Shell {
             })?,
         };
         let (width, height) = match self.screen() {
-            Some(s) => (s.columns, s.lines.saturating_sub(4).min(CHART_MAX_HEIGHT)),
+            Some(s) => (
+                self.style.columns.unwrap_or(s.columns),
+                s.lines.saturating_sub(4).min(CHART_MAX_HEIGHT),
+            ),
             None => (CHART_DEFAULT.0 as usize, CHART_DEFAULT.1 as usize),
         };
         let options = ChartOptions {

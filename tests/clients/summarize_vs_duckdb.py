@@ -42,7 +42,7 @@ import duckdb
 # One microsecond: how far a temporal quartile may be from the rank it stands for.
 TICK = timedelta(microseconds=1)
 
-# Error bounds (issue14-research.md section 1).
+# Error bounds: DataFusion's HyperLogLog has p=14 (0.81% standard error), DuckDB's p=10 (3.3%).
 REL_TOL = 1e-9
 DATAFUSION_DISTINCT_TOL = 0.03
 DUCKDB_DISTINCT_TOL = 0.10

@@ -44,13 +44,15 @@ fn wide_results_fit_the_terminal_and_x_auto_turns_them_into_records() {
     // At 20 columns (\pset columns), still nothing wider than the screen.
     step(&mut p, "\\pset columns 20", PROMPT);
     let out = step(&mut p, "SUMMARIZE raw.crm.customers;", PROMPT);
-    assert!(
-        out.contains("customer_id") || out.contains("custo"),
-        "{out}"
-    );
-    for line in out.lines().filter(|l| l.contains('│')) {
+    let drawn: Vec<&str> = out.lines().filter(|l| l.contains('│')).collect();
+    // Header, types and one line per column of customers.
+    assert!(drawn.len() >= 10, "{out}");
+    assert!(drawn.iter().any(|l| l.contains("│ cus")), "{out}");
+    for line in &drawn {
         assert!(width(line) <= 20, "{} columns: {line}", width(line));
     }
+    let out = step(&mut p, "\\pset columns 5", PROMPT);
+    assert!(out.contains("\\pset columns takes at least 20"), "{out}");
     step(&mut p, "\\pset columns 0", PROMPT);
 
     // \x auto: a table too wide for the screen is drawn as records; a narrow one stays a table.
@@ -306,4 +308,20 @@ async fn summarize_is_a_query_over_the_server() {
         row.get::<_, Option<String>>("min").as_deref(),
         Some("enterprise")
     );
+
+    // A parameter of the summarized query is described and bound like any other.
+    let stmt = c
+        .prepare("SUMMARIZE SELECT customer_id FROM raw.crm.customers WHERE customer_id > $1")
+        .await
+        .unwrap();
+    assert_eq!(stmt.params(), &[tokio_postgres::types::Type::INT8]);
+    let row = c.query_one(&stmt, &[&10i64]).await.unwrap();
+    assert_eq!(row.get::<_, i64>("count"), 4);
+    assert_eq!(row.get::<_, Option<String>>("min").as_deref(), Some("11"));
+
+    // DESCRIBE through the extended protocol: described with the columns it returns.
+    let rows = c.query("DESCRIBE raw.crm.customers", &[]).await.unwrap();
+    let first: (String, String) = (rows[0].get("column_name"), rows[0].get("data_type"));
+    assert_eq!(first, ("customer_id".to_string(), "bigint".to_string()));
+    assert_eq!(rows.len(), 8);
 }

@@ -37,12 +37,13 @@ impl Session {
         let ast = match &stmt.kind {
             Kind::Sql(ast) => ast,
             Kind::Summarize(query) => {
+                // The query's parameters, the summary's columns.
+                let inner = stmt.derived(stmt.text.clone(), Kind::Sql(query.clone()));
+                let mut described = Box::pin(self.describe_here(&inner)).await?;
                 let (plan, _) = self.plan((**query).clone()).await?;
                 let plan = crate::summarize::plan(plan)?;
-                return Ok(Described {
-                    schema: Some(Arc::new(plan.schema().as_arrow().clone())),
-                    ..Default::default()
-                });
+                described.schema = Some(Arc::new(plan.schema().as_arrow().clone()));
+                return Ok(described);
             }
             _ => return Ok(Described::default()),
         };
@@ -62,6 +63,13 @@ impl Session {
                             ..Default::default()
                         });
                     }
+                }
+                // Answered by the session with SQL type names (crate::types).
+                ast::Statement::ExplainTable { .. } => {
+                    return Ok(Described {
+                        schema: Some(crate::types::describe_schema()),
+                        ..Default::default()
+                    })
                 }
                 ast::Statement::Query(_)
                 | ast::Statement::Explain { .. }
