@@ -88,7 +88,7 @@ pub const COMMANDS: [(&str, &str, &str); 16] = [
     (
         "\\pset",
         "[NAME [VALUE]]",
-        "show or set maxrows, columns, pager (on|off|always)",
+        "show or set maxrows, columns, pager (on|off|always), chartrows",
     ),
     (
         "\\chart",
@@ -102,15 +102,21 @@ pub const COMMANDS: [(&str, &str, &str); 16] = [
 
 pub fn help_text() -> String {
     let mut text = String::from("Backslash commands:\n");
-    for (name, args, what) in COMMANDS {
-        let usage = format!("{name} {args}");
-        text.push_str(&format!("  {usage:<18} {what}\n"));
+    let usages: Vec<String> = COMMANDS
+        .iter()
+        .map(|(name, args, _)| format!("{name} {args}"))
+        .collect();
+    let width = usages.iter().map(|u| u.chars().count()).max().unwrap_or(0);
+    for (usage, (_, _, what)) in usages.iter().zip(COMMANDS) {
+        text.push_str(&format!("  {usage:<width$} {what}\n"));
     }
     text.push_str(
         "\nSQL statements end with `;` and may span lines. Tables are zone.schema.table;\n\
          `strata.tables` lists every table with its mode, key and ingestion-time source.\n\
          Time travel: SET strata.as_of = '2026-01-31 12:00:00+00'; or\n\
-         SELECT … FROM t FOR SYSTEM_TIME AS OF TIMESTAMP '…'. Ctrl-C cancels a running query.\n",
+         SELECT … FROM t FOR SYSTEM_TIME AS OF TIMESTAMP '…'. Ctrl-C cancels a running query.\n\
+         SUMMARIZE raw.crm.customers; (or SUMMARIZE SELECT …) gives each column's min, max,\n\
+         distinct count, mean, quartiles and NULL share; bar(x, min, max) draws inline bars.\n",
     );
     text
 }
@@ -170,9 +176,17 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 None => (text, ""),
             };
             let kinds = ["bar", "line", "hist", "histogram"];
-            let (kind, query) = match kinds.contains(&first.to_ascii_lowercase().as_str()) {
-                true => (Some(first.to_ascii_lowercase()), after),
-                false => (None, text),
+            let starts_query = ["select", "with", "values", "from", "table", "summarize"];
+            let word = first.to_ascii_lowercase();
+            let (kind, query) = if kinds.contains(&word.as_str()) {
+                (Some(word), after)
+            } else if starts_query.contains(&word.as_str()) || first.starts_with('(') {
+                (None, text)
+            } else {
+                return Err(format!(
+                    "\\chart: unknown chart kind \"{first}\"; use bar, line or hist \
+                     (or none, to let the result's columns decide)"
+                ));
             };
             if query.is_empty() {
                 return Err("\\chart needs a query: \\chart [bar|line|hist] SELECT …".into());
@@ -269,6 +283,9 @@ mod tests {
             })
         );
         assert!(parse("\\chart line").unwrap_err().contains("needs a query"));
+        assert!(parse("\\chart pie SELECT 1")
+            .unwrap_err()
+            .contains("unknown chart kind \"pie\""));
         assert_eq!(
             parse("\\o 'a b.csv'"),
             Ok(Command::Output(Some("a b.csv".into())))

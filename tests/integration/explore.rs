@@ -233,6 +233,11 @@ fn copy_to_files_works_locally() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    // Answered as PostgreSQL answers it: the row count as a status.
+    let again = dir.path().join("again.csv");
+    let sql = format!("COPY ({query}) TO '{}'", again.display());
+    let out = strata(&["-c", &sql]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "COPY 2\n");
     let csv = std::fs::read_to_string(dir.path().join("c.csv")).unwrap();
     assert_eq!(csv, "customer_id,status\n3,churned\n11,active\n");
     let json = std::fs::read_to_string(dir.path().join("c.json")).unwrap();

@@ -1,6 +1,7 @@
 //! PostgreSQL compatibility inside the engine: `pg_catalog` over the lake, Postgres functions
 //! and formatting, untyped-literal coercion and the rewrites client catalog queries need to
 //! plan. Nothing here knows the protocol.
+mod attribute_types;
 pub(crate) mod catalog;
 mod catalog_sql;
 mod format_fns;

@@ -135,6 +135,8 @@ pub(crate) struct Snapshot {
     namespace: RecordBatch,
     databases: RecordBatch,
     pub keys: Vec<PrimaryKey>,
+    /// Crate OID → schema and table, for this database's tables (their columns' types).
+    pub relations: HashMap<i32, (String, String)>,
 }
 
 pub(crate) struct Sources<'a> {
@@ -154,7 +156,7 @@ async fn read(inner: &dyn SchemaProvider, name: &str, state: &dyn Session) -> Re
     Ok(concat_batches(&table.schema(), &batches)?)
 }
 
-fn strings<'a>(batch: &'a RecordBatch, column: &str) -> Result<Vec<Option<&'a str>>> {
+pub(super) fn strings<'a>(batch: &'a RecordBatch, column: &str) -> Result<Vec<Option<&'a str>>> {
     let array = batch
         .column_by_name(column)
         .ok_or_else(|| DataFusionError::Internal(format!("no column {column}")))?;
@@ -164,7 +166,7 @@ fn strings<'a>(batch: &'a RecordBatch, column: &str) -> Result<Vec<Option<&'a st
     Ok(array.iter().collect())
 }
 
-fn oids(batch: &RecordBatch, column: &str) -> Result<Vec<Option<i32>>> {
+pub(super) fn oids(batch: &RecordBatch, column: &str) -> Result<Vec<Option<i32>>> {
     let array = batch
         .column_by_name(column)
         .ok_or_else(|| DataFusionError::Internal(format!("no column {column}")))?;
@@ -287,6 +289,10 @@ impl Snapshot {
             namespace,
             databases,
             keys,
+            relations: relations
+                .into_iter()
+                .map(|(name, oid)| (oid, name))
+                .collect(),
         })
     }
 

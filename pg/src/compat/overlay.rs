@@ -219,6 +219,8 @@ impl SnapshotTable {
                 let plan = table.scan(state, None, &[], None).await?;
                 let batches = datafusion::physical_plan::collect(plan, state.task_ctx()).await?;
                 let all = concat_batches(&table.schema(), &batches)?;
+                let catalog = o.readable.catalog(&o.database);
+                let all = super::attribute_types::typed(&all, &snapshot.relations, catalog).await?;
                 snapshot.pg_attribute(&all)?
             }
             "pg_index" => snapshot.pg_index(&self.schema)?,

@@ -5,6 +5,8 @@
 use super::{Output, Session};
 use crate::statement::{Kind, Statement};
 use crate::{suggest, travel, Missing, Result, SqlError};
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::UInt64Type;
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::common::ParamValues;
 use datafusion::error::DataFusionError;
@@ -177,6 +179,7 @@ impl Session {
     /// queries as a stream whose errors name the table and file they come from.
     async fn run_plan(&self, plan: LogicalPlan, tables: Vec<TableName>) -> Result<Output> {
         let tag = status_tag(&plan);
+        let copy = matches!(plan, LogicalPlan::Copy(_));
         let df = self
             .ctx
             .execute_logical_plan(plan)
@@ -185,6 +188,17 @@ impl Session {
         if let Some(tag) = tag {
             df.collect().await?;
             return Ok(Output::Status(tag));
+        }
+        if copy {
+            // `COPY (…) TO 'file'` answers as PostgreSQL does, with its row count as a
+            // status (`COPY 11`), not as a one-row table.
+            let mut rows = 0;
+            for batch in df.collect().await? {
+                if let Some(counts) = batch.column(0).as_primitive_opt::<UInt64Type>() {
+                    rows += counts.iter().flatten().sum::<u64>();
+                }
+            }
+            return Ok(Output::Status(format!("COPY {rows}")));
         }
         let stream = async {
             let plan = df.create_physical_plan().await?;

@@ -151,3 +151,45 @@ fn copy_to_stdout_and_queries() {
     assert!(!ok);
     assert!(err.contains("not found"), "{err}");
 }
+
+/// psql's `\d` names a decimal column `numeric(p,s)` and a list column `bigint[]`, as the REPL's
+/// `\d` and the result's RowDescription do (pg_attribute's typmod and type OID).
+#[test]
+fn describe_names_decimal_precision_and_list_types() {
+    let lake = tempfile::tempdir().unwrap();
+    let file = lake.path().join("enhanced/shop/items/part-0.parquet");
+    let copy = format!(
+        "COPY (SELECT CAST(1.5 AS DECIMAL(10,2)) AS price, make_array(CAST(1 AS BIGINT), 2) AS tags, 'x' AS name) TO '{}'",
+        file.display()
+    );
+    let made = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["-q", "-c", &copy])
+        .env_remove("STRATA_LAKE")
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let server = Server::start(lake.path().to_str().unwrap(), &[], &[]);
+    let (ok, out, err) = psql(&server, "enhanced", &["-c", "\\d shop.items"]);
+    assert!(ok, "{err}");
+    let types: Vec<(String, String)> = out
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (cells.len() > 2).then(|| (cells[0].to_string(), cells[1].to_string()))
+        })
+        .collect();
+    for (column, sql) in [
+        ("price", "numeric(10,2)"),
+        ("tags", "bigint[]"),
+        ("name", "text"),
+    ] {
+        assert!(
+            types.contains(&(column.to_string(), sql.to_string())),
+            "{column} {sql}:\n{out}"
+        );
+    }
+}
