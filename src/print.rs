@@ -91,8 +91,8 @@ enum Kind<'a> {
     /// A table fitted to the screen, drawn when the result ends.
     Fitted {
         table: Box<TableCollector>,
-        /// `\x auto`: drawn as records if too wide.
-        auto: bool,
+        /// `\x`: records (on), or records if too wide (auto).
+        expanded: Expanded,
     },
     Csv {
         writer: csv::Writer<&'a mut dyn Write>,
@@ -112,7 +112,6 @@ impl<'a> ResultWriter<'a> {
         screen: Option<Screen>,
     ) -> Self {
         let kind = match (style.format, screen) {
-            (Format::Table, _) if style.expanded == Expanded::On => Kind::Expanded { out },
             // Without a row limit the rows are not held for one fitted table: they stream in
             // plain tables, as to a pipe.
             (Format::Table, Some(screen)) if style.max_rows.is_some() => {
@@ -132,9 +131,10 @@ impl<'a> ResultWriter<'a> {
                 };
                 Kind::Fitted {
                     table: Box::new(TableCollector::new(schema.clone(), types, options)),
-                    auto: style.expanded == Expanded::Auto,
+                    expanded: style.expanded,
                 }
             }
+            (Format::Table, _) if style.expanded == Expanded::On => Kind::Expanded { out },
             (Format::Table, _) => Kind::Table {
                 out,
                 pending: Vec::new(),
@@ -207,10 +207,11 @@ impl<'a> ResultWriter<'a> {
         let rows = self.rows;
         let footer = !self.quiet;
         match self.kind {
-            Kind::Fitted { table, auto } => {
-                let text = match auto && !table.fits() {
-                    true => table.render_expanded(),
-                    false => table.render(),
+            Kind::Fitted { table, expanded } => {
+                let text = match expanded {
+                    Expanded::On => table.render_expanded(),
+                    Expanded::Auto if !table.fits() => table.render_expanded(),
+                    _ => table.render(),
                 };
                 return Ok(Some(text));
             }

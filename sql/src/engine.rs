@@ -53,6 +53,7 @@ impl Engine {
         let ctx = SessionContext::new_with_state(state);
         lake.register(&ctx);
         ctx.register_udf(crate::bar::bar_udf());
+        ctx.register_udf(crate::significant::round_significant_udf());
         ctx.register_udtf(
             AS_OF_FUNCTION,
             Arc::new(AsOfFunction { lake: lake.clone() }),

@@ -16,6 +16,7 @@ pub mod limits;
 pub mod maintenance;
 mod memory;
 mod session;
+mod significant;
 mod split;
 mod statement;
 mod suggest;
@@ -35,6 +36,7 @@ pub use session::{
     is_strata_setting, one_value, setting_name, value_text, Described, Output, ScanProgress,
     Session, SessionOptions,
 };
+pub use significant::round_significant;
 pub use statement::{Kind as StatementKind, Statement, Transaction};
 pub use strata_catalog::{Lake, ZONES};
 pub use types::{sql_type_display, sql_type_name};

@@ -142,8 +142,13 @@ pub(crate) fn plan(input: LogicalPlan) -> Result<LogicalPlan> {
         match &stats.kind {
             Some(Measure::Number { back }) => {
                 let f = cast(c.clone(), DataType::Float64);
-                rows[5].push(text(agg("avg", avg(f.clone()))));
-                rows[6].push(text(agg("std", stddev(f.clone()))));
+                // To 12 digits: a parallel sum's last digits change from run to run.
+                let steady = |e: Expr| {
+                    let digits = lit(crate::significant::SUMMARY_DIGITS);
+                    crate::significant::round_significant_udf().call(vec![e, digits])
+                };
+                rows[5].push(text(steady(agg("avg", avg(f.clone())))));
+                rows[6].push(text(steady(agg("std", stddev(f.clone())))));
                 let (lo, hi) = (col(format!("min_{i}")), col(format!("max_{i}")));
                 for (q, p) in [(7, 0.25), (8, 0.5), (9, 0.75)] {
                     let v = agg(&format!("q{q}"), quantile(f.clone(), p));
