@@ -44,6 +44,15 @@ pub struct Cli {
     #[arg(short, long)]
     pub quiet: bool,
 
+    /// Run queries on the Strata cluster whose scheduler listens at HOST:PORT (see
+    /// `strata scheduler`; docs/cluster.md). Queries that cannot run there run here.
+    #[arg(long, env = "STRATA_CLUSTER", value_name = "HOST:PORT")]
+    pub cluster: Option<String>,
+
+    /// How long reaching the cluster's scheduler may take before Strata gives up, e.g. 5s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, default_value = "5s")]
+    pub cluster_timeout: Duration,
+
     #[command(subcommand)]
     pub command_: Option<Command>,
 }
@@ -60,9 +69,59 @@ pub enum Command {
     Optimize(OptimizeArgs),
     /// Make a plain-Parquet table a Delta table in place, keeping its files and answers.
     Convert(ConvertArgs),
+    /// Start a cluster scheduler (Apache Ballista): it takes queries from `strata --cluster`
+    /// clients and hands their tasks to executors (docs/cluster.md).
+    Scheduler(SchedulerArgs),
+    /// Start a cluster executor: it runs a scheduler's tasks and reads the lake's files.
+    Executor(ExecutorArgs),
     /// Check tables' expectations over their current rows (exit 1 when one fails, 2 when a
     /// check cannot run), with anomaly warnings.
     Check(CheckArgs),
+}
+
+/// `strata scheduler` (docs/cluster.md).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SchedulerArgs {
+    /// Address to listen on for clients and executors (gRPC and the REST API share it).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50050")]
+    pub bind: String,
+    /// The host name clients and executors reach this machine by, when it is not the bind
+    /// address (e.g. with --bind 0.0.0.0:50050).
+    #[arg(long, value_name = "HOST")]
+    pub external_host: Option<String>,
+    /// An executor silent this long counts as lost and its tasks run again elsewhere.
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, default_value = "30s")]
+    pub executor_timeout: Duration,
+}
+
+/// `strata executor --scheduler HOST:PORT` (docs/cluster.md).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExecutorArgs {
+    /// The scheduler to take tasks from.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub scheduler: String,
+    /// Address for data (Arrow Flight: shuffles and results); the next port takes tasks (gRPC)
+    /// unless --grpc-port says otherwise.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50051")]
+    pub bind: String,
+    /// Port for tasks from the scheduler (gRPC) [default: the --bind port + 1].
+    #[arg(long, value_name = "PORT")]
+    pub grpc_port: Option<u16>,
+    /// The host name the scheduler, other executors and clients reach this machine by.
+    #[arg(long, value_name = "HOST")]
+    pub external_host: Option<String>,
+    /// Tasks run at once [default: the number of cores].
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub slots: usize,
+    /// Directory for shuffle files [default: a new temporary directory].
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// Memory for tasks, e.g. 4GB; beyond it they spill [default: most of the machine's].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory: Option<usize>,
+    /// This executor's name in the scheduler, job metrics and errors [default: a generated id].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 /// `strata check [TABLE…]` (docs/quality.md#strata-check).
@@ -175,6 +234,9 @@ pub struct ServeArgs {
     /// How long a client may take to connect and authenticate, e.g. 30s [default: 60s].
     #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
     pub startup_timeout: Option<Duration>,
+    /// Run queries on the Strata cluster whose scheduler listens at HOST:PORT (docs/cluster.md).
+    #[arg(long, env = "STRATA_CLUSTER", value_name = "HOST:PORT")]
+    pub cluster: Option<String>,
 }
 
 /// How result sets are written.

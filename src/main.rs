@@ -4,6 +4,7 @@
 mod chart;
 mod check;
 mod cli;
+mod cluster;
 mod pager;
 mod print;
 mod progress;
@@ -22,7 +23,7 @@ use shell::{Flow, Shell};
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
 use std::sync::Arc;
-use strata_sql::{Lake, Session, SessionOptions};
+use strata_sql::{Engine, Lake, Session};
 
 fn main() -> ExitCode {
     let (cli, inputs) = Cli::parse_with_inputs();
@@ -43,6 +44,8 @@ fn run(cli: Cli, inputs: Vec<Input>) -> Result<ExitCode> {
         Some(cli::Command::Optimize(args)) => return write::optimize(&cli, args),
         Some(cli::Command::Convert(args)) => return write::convert(&cli, args),
         Some(cli::Command::Check(args)) => return check::check(&cli, args),
+        Some(cli::Command::Scheduler(args)) => return cluster::scheduler(args),
+        Some(cli::Command::Executor(args)) => return cluster::executor(args),
         None => {}
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -133,7 +136,9 @@ fn serve(cli: &Cli, args: cli::ServeArgs) -> Result<ExitCode> {
     rt.block_on(async {
         let uri = lake_uri(args.lake.as_deref().or(cli.lake.as_deref()), cli.quiet)?;
         let lake = Lake::open(&uri).await?;
-        let opts = serve::options(&lake, &args)?;
+        let mut opts = serve::options(&lake, &args)?;
+        let address = args.cluster.as_deref().or(cli.cluster.as_deref());
+        opts.engine_setup = cluster::setup(address, cli.cluster_timeout).await?;
         strata_pg::server::serve(lake, opts).await?;
         anyhow::Ok(())
     })?;
@@ -176,9 +181,10 @@ async fn open(cli: &Cli) -> Result<Session> {
         }
     };
     let lake: Arc<Lake> = Lake::open(&uri).await?;
-    let options = SessionOptions {
-        memory_limit: cli.memory_limit,
-        as_of: cli.as_of.clone(),
+    let engine = Engine::new(lake, cli.memory_limit)?;
+    let engine = match cluster::setup(cli.cluster.as_deref(), cli.cluster_timeout).await? {
+        Some(setup) => setup.apply(engine),
+        None => engine,
     };
-    Ok(Session::new(lake, options).await?)
+    Ok(engine.session(cli.as_of.as_deref())?)
 }

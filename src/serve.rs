@@ -92,6 +92,8 @@ pub fn options(lake: &Lake, flags: &ServeArgs) -> Result<ServeOptions> {
             .copy_memory
             .or(cfg.copy_memory)
             .unwrap_or(defaults.copy_memory),
+        // Set by `strata serve --cluster` once the scheduler has answered (main.rs).
+        engine_setup: None,
         statement_limits: StatementLimits {
             max_expression_depth: flags
                 .max_expression_depth

@@ -25,6 +25,7 @@ pub use config::{LakeConfig, Mode};
 pub use error::{full_path, read_failure, CatalogError, FileErrorKind, Result};
 pub use lake::{provider_for as lake_provider, Lake, HISTORY_SUFFIX};
 pub use options::StrataOptions;
+pub use store::store_from_env;
 
 /// The zones of a lake, in the order they are listed.
 pub const ZONES: [&str; 3] = ["raw", "sanitized", "enhanced"];

@@ -43,31 +43,7 @@ impl LakeStore {
             .ok_or_else(|| bad("missing bucket name".into()))?
             .to_string();
         let root = Path::from(url.path().trim_matches('/'));
-        let store: Arc<dyn ObjectStore> = match url.scheme() {
-            "s3" | "s3a" => Arc::new(
-                object_store::aws::AmazonS3Builder::from_env()
-                    .with_bucket_name(&bucket)
-                    .build()
-                    .map_err(|e| bad(e.to_string()))?,
-            ),
-            "gs" => Arc::new(
-                object_store::gcp::GoogleCloudStorageBuilder::from_env()
-                    .with_bucket_name(&bucket)
-                    .build()
-                    .map_err(|e| bad(e.to_string()))?,
-            ),
-            "az" | "abfs" | "abfss" => Arc::new(
-                object_store::azure::MicrosoftAzureBuilder::from_env()
-                    .with_container_name(&bucket)
-                    .build()
-                    .map_err(|e| bad(e.to_string()))?,
-            ),
-            other => {
-                return Err(bad(format!(
-                    "unsupported scheme '{other}' (use a path, file://, s3://, gs:// or az://)"
-                )))
-            }
-        };
+        let store = store_from_env(&url).map_err(bad)?;
         let url = ObjectStoreUrl::parse(format!("{}://{bucket}", url.scheme()))?;
         Ok(LakeStore {
             uri: uri.to_string(),
@@ -95,4 +71,37 @@ impl LakeStore {
         }
         loc.strip_prefix(root)?.strip_prefix('/')
     }
+}
+
+/// The store of a `s3://`, `gs://` or `az://` URL (its bucket or container), with credentials and
+/// options from the store's standard environment variables. Cluster executors open the lake's
+/// store this way from the URL in each plan (docs/cluster.md).
+pub fn store_from_env(url: &Url) -> std::result::Result<Arc<dyn ObjectStore>, String> {
+    let bucket = url.host_str().ok_or("missing bucket name")?;
+    let store: Arc<dyn ObjectStore> = match url.scheme() {
+        "s3" | "s3a" => Arc::new(
+            object_store::aws::AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .build()
+                .map_err(|e| e.to_string())?,
+        ),
+        "gs" => Arc::new(
+            object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                .with_bucket_name(bucket)
+                .build()
+                .map_err(|e| e.to_string())?,
+        ),
+        "az" | "abfs" | "abfss" => Arc::new(
+            object_store::azure::MicrosoftAzureBuilder::from_env()
+                .with_container_name(bucket)
+                .build()
+                .map_err(|e| e.to_string())?,
+        ),
+        other => {
+            return Err(format!(
+                "unsupported scheme '{other}' (use a path, file://, s3://, gs:// or az://)"
+            ))
+        }
+    };
+    Ok(store)
 }

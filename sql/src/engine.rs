@@ -52,8 +52,9 @@ impl Engine {
             .build();
         let ctx = SessionContext::new_with_state(state);
         lake.register(&ctx);
-        ctx.register_udf(crate::bar::bar_udf());
-        ctx.register_udf(crate::significant::round_significant_udf());
+        for f in crate::functions() {
+            ctx.register_udf(f.as_ref().clone());
+        }
         ctx.register_udtf(
             AS_OF_FUNCTION,
             Arc::new(AsOfFunction { lake: lake.clone() }),
@@ -62,6 +63,16 @@ impl Engine {
             lake,
             template: ctx.state(),
         })
+    }
+
+    /// The engine with its template changed by `change`, e.g. another query planner that runs
+    /// plans on a cluster (docs/cluster.md). Sessions made afterwards start from the new one.
+    pub fn with_state(
+        mut self,
+        change: impl FnOnce(SessionStateBuilder) -> SessionStateBuilder,
+    ) -> Self {
+        self.template = change(SessionStateBuilder::new_from_existing(self.template)).build();
+        self
     }
 
     /// The state every session starts from.
@@ -81,5 +92,26 @@ impl Engine {
             .with_session_id(format!("strata-{}-{id}", std::process::id()))
             .build();
         Session::from_state(state, self.lake.clone(), as_of)
+    }
+}
+
+/// A change a program makes to each engine it builds, such as running its queries on a cluster
+/// (docs/cluster.md); servers take one in their options and apply it to the engine they start.
+#[derive(Clone)]
+pub struct EngineSetup(Arc<dyn Fn(Engine) -> Engine + Send + Sync>);
+
+impl EngineSetup {
+    pub fn new(change: impl Fn(Engine) -> Engine + Send + Sync + 'static) -> Self {
+        EngineSetup(Arc::new(change))
+    }
+
+    pub fn apply(&self, engine: Engine) -> Engine {
+        (self.0)(engine)
+    }
+}
+
+impl std::fmt::Debug for EngineSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EngineSetup")
     }
 }

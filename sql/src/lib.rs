@@ -27,7 +27,7 @@ mod types;
 pub use bar::bar_text;
 pub use copy::{CopyFormat, CopyOptions};
 pub use dialect::StrataDialect;
-pub use engine::Engine;
+pub use engine::{Engine, EngineSetup};
 pub use error::{ErrorKind, Missing, Result, SqlError};
 pub use hook::StatementHook;
 pub use limits::StatementLimits;
@@ -40,3 +40,12 @@ pub use significant::round_significant;
 pub use statement::{Kind as StatementKind, Statement, Transaction};
 pub use strata_catalog::{Lake, ZONES};
 pub use types::{sql_type_display, sql_type_name};
+
+/// Strata's own SQL functions (`bar`, `round_significant`), which every session has: for
+/// processes that run plans a session made, such as cluster executors (docs/cluster.md).
+pub fn functions() -> Vec<std::sync::Arc<datafusion::logical_expr::ScalarUDF>> {
+    vec![
+        std::sync::Arc::new(bar::bar_udf()),
+        std::sync::Arc::new(significant::round_significant_udf()),
+    ]
+}

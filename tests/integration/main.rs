@@ -3,6 +3,7 @@
 //! `setup` installs the client programs they drive on first use.
 mod bad_input;
 mod cli;
+mod cluster;
 mod delta;
 mod dispatch;
 mod explore;

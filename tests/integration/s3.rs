@@ -18,7 +18,7 @@ type Env = [(&'static str, String)];
 
 /// One moto S3 server. Each test starts its own: a server shared through a static would never be
 /// dropped, so nothing would stop it when the test binary ends.
-struct Moto {
+pub(crate) struct Moto {
     port: u16,
     /// `sh` running moto in the background and killing it once its stdin closes, which happens
     /// when this is dropped and also when the test binary dies any other way (even SIGKILL).
@@ -28,7 +28,7 @@ struct Moto {
 
 impl Moto {
     /// Starts a server; `env` is passed to moto (e.g. to enforce authentication).
-    fn start(env: &[(&str, &str)]) -> Moto {
+    pub(crate) fn start(env: &[(&str, &str)]) -> Moto {
         let port = free_port();
         let log = tempfile::NamedTempFile::new().unwrap();
         let mut sh = Command::new("sh");
@@ -58,7 +58,7 @@ impl Moto {
     }
 
     /// The environment `strata` reads its S3 settings from (docs/lake.md#stores).
-    fn env(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn env(&self) -> Vec<(&'static str, String)> {
         s3_env(self.port)
     }
 
@@ -151,7 +151,7 @@ fn files_below(dir: &Path) -> Vec<(String, PathBuf)> {
 }
 
 /// The sample lake written to a temporary directory and uploaded below `prefix` of a new bucket.
-fn sample_lake_on(moto: &Moto, bucket: &str, prefix: &str) -> tempfile::TempDir {
+pub(crate) fn sample_lake_on(moto: &Moto, bucket: &str, prefix: &str) -> tempfile::TempDir {
     sample_lake_refreshing_on(moto, bucket, prefix, "5s")
 }
 

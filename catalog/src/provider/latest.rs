@@ -149,9 +149,7 @@ impl TableProvider for LatestTable {
             .filter(|f| needed.iter().any(|c| c.name == *f.name()))
             .map(|f| col(Column::from_name(f.name())))
             .collect();
-        let history = state
-            .create_physical_plan(&b.project(columns)?.build()?)
-            .await?;
+        let history = super::plan_in_process(state, &b.project(columns)?.build()?).await?;
 
         let schema = history.schema();
         let df_schema = DFSchema::try_from(schema.as_ref().clone())?;

@@ -108,6 +108,6 @@ impl TableProvider for SnapshotTable {
             Some(n) => plan.limit(0, Some(n))?,
             None => plan,
         };
-        state.create_physical_plan(&plan.build()?).await
+        super::plan_in_process(state, &plan.build()?).await
     }
 }

@@ -276,6 +276,15 @@ pub async fn resolve(
         });
     }
 
+    // A partition column is nullable only when a file's value is NULL: scans produce batches with
+    // non-null partition columns otherwise, and a plan must declare what its batches hold (a
+    // cluster's shuffle writer checks it; docs/cluster.md).
+    for (i, field) in partition_fields.iter_mut().enumerate() {
+        let nullable = files.iter().any(|f| f.partition_values[i].is_null());
+        if field.is_nullable() != nullable {
+            *field = Arc::new(field.as_ref().clone().with_nullable(nullable));
+        }
+    }
     let mut fields: Vec<FieldRef> = file_schema.fields().iter().cloned().collect();
     fields.extend(partition_fields.iter().cloned());
     let schema = Arc::new(Schema::new(fields));

@@ -65,6 +65,8 @@ pub struct ServeOptions {
     /// How much of one `COPY … FROM STDIN` is held in memory; the rest waits in a temporary
     /// file until the copy ends (docs/server.md, "Writing").
     pub copy_memory: usize,
+    /// Applied to the engine the server starts, e.g. to run queries on a cluster.
+    pub engine_setup: Option<strata_sql::EngineSetup>,
 }
 
 /// The defaults `strata serve` documents (docs/server.md, "Settings"), for a program that
@@ -84,6 +86,7 @@ impl Default for ServeOptions {
             startup_timeout: Duration::from_secs(60),
             statement_limits: StatementLimits::default(),
             copy_memory: 64 << 20,
+            engine_setup: None,
         }
     }
 }
@@ -318,6 +321,10 @@ async fn bind(lake: Arc<Lake>, opts: ServeOptions) -> Result<Bound> {
         None => None,
     };
     let engine = Engine::new(lake.clone(), None).context(|| "cannot start the engine".into())?;
+    let engine = match &opts.engine_setup {
+        Some(setup) => setup.apply(engine),
+        None => engine,
+    };
     let shared = Arc::new(Shared {
         pg: PgEngine::new(engine).context(|| "cannot start the Postgres catalog".into())?,
         exec: Executor::new(opts.query_threads)

@@ -82,6 +82,23 @@ impl NewestPerKeyExec {
     }
 }
 
+impl NewestPerKeyExec {
+    /// The rows to choose from.
+    pub fn input(&self) -> &Arc<dyn ExecutionPlan> {
+        &self.input
+    }
+
+    /// The columns (over the input) whose distinct values are the keys.
+    pub fn key(&self) -> &[Arc<dyn PhysicalExpr>] {
+        &self.key
+    }
+
+    /// The order whose first row per key is kept.
+    pub fn order(&self) -> &LexOrdering {
+        &self.order
+    }
+}
+
 impl DisplayAs for NewestPerKeyExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         let key: Vec<String> = self.key.iter().map(|k| k.to_string()).collect();

@@ -1,0 +1,242 @@
+//! One query on the cluster, seen from the client: the plan goes to the scheduler as a job, the
+//! client waits for it, then streams the result partitions from the executors that hold them.
+//! Dropping the stream before the job ends (Ctrl-C, a statement timeout, a closed connection)
+//! cancels the job, so an abandoned query stops using the cluster.
+use crate::ClusterError;
+use ballista_core::client::BallistaClient;
+use ballista_core::serde::protobuf::execute_query_params::Query;
+use ballista_core::serde::protobuf::execute_query_result::Result as Submitted;
+use ballista_core::serde::protobuf::job_status::Status;
+use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
+use ballista_core::serde::protobuf::{
+    CancelJobParams, ExecuteQueryParams, GetJobStatusParams, KeyValuePair, PartitionLocation,
+};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::{DataFusionError, Result};
+use futures::{Stream, StreamExt, TryStreamExt};
+use std::time::Duration;
+use tonic::transport::{Channel, Endpoint};
+
+/// Where the scheduler is and how to talk to it.
+#[derive(Debug, Clone)]
+pub struct Scheduler {
+    /// As the user gave it (HOST:PORT), for messages.
+    pub address: String,
+    /// How long connecting may take before the scheduler counts as unreachable.
+    pub connect_timeout: Duration,
+    /// Largest gRPC message either way (plans with many files are large).
+    pub max_message_size: usize,
+}
+
+impl Scheduler {
+    pub(crate) async fn connect(&self) -> Result<SchedulerGrpcClient<Channel>, ClusterError> {
+        let unreachable = |reason: String| ClusterError::Unreachable {
+            address: self.address.clone(),
+            reason,
+        };
+        let endpoint = Endpoint::from_shared(format!("http://{}", self.address))
+            .map_err(|e| unreachable(e.to_string()))?
+            .connect_timeout(self.connect_timeout)
+            .tcp_keepalive(Some(Duration::from_secs(30)));
+        let channel = tokio::time::timeout(self.connect_timeout, endpoint.connect())
+            .await
+            .map_err(|_| unreachable(format!("no answer within {:?}", self.connect_timeout)))?
+            .map_err(|e| unreachable(source_text(&e)))?;
+        Ok(SchedulerGrpcClient::new(channel)
+            .max_decoding_message_size(self.max_message_size)
+            .max_encoding_message_size(self.max_message_size))
+    }
+}
+
+/// The innermost cause of an error, which for a refused connection is the useful part.
+fn source_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        last = c.to_string();
+        cause = c.source();
+    }
+    last
+}
+
+/// Cancels a job that is dropped before it finished.
+struct CancelOnDrop {
+    client: SchedulerGrpcClient<Channel>,
+    job_id: String,
+    done: bool,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let mut client = self.client.clone();
+        let job_id = std::mem::take(&mut self.job_id);
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = client
+                    .cancel_job(CancelJobParams {
+                        job_id: job_id.clone(),
+                    })
+                    .await
+                {
+                    tracing::warn!("cannot cancel cluster job {job_id}: {e}");
+                }
+            });
+        }
+    }
+}
+
+/// Runs the encoded physical plan `plan` as a job with the session's `settings`, and streams
+/// its result.
+pub(crate) async fn run(
+    scheduler: Scheduler,
+    session_id: String,
+    plan: Vec<u8>,
+    settings: Vec<KeyValuePair>,
+) -> Result<impl Stream<Item = Result<RecordBatch>> + Send> {
+    let mut client = scheduler.connect().await.map_err(ClusterError::into_df)?;
+    let mut request = tonic::Request::new(ExecuteQueryParams {
+        query: Some(Query::PhysicalPlan(plan)),
+        settings,
+        session_id,
+        operation_id: String::new(),
+    });
+    ballista_core::version::insert_version_header(request.metadata_mut());
+    let submitted = client
+        .execute_query(request)
+        .await
+        .map_err(|s| refused(&scheduler, s))?
+        .into_inner();
+    let job_id = match submitted.result {
+        Some(Submitted::Success(ok)) => ok.job_id,
+        Some(Submitted::Failure(failure)) => {
+            return Err(DataFusionError::Execution(format!(
+                "the cluster at {} refused the query: {:?}",
+                scheduler.address, failure.failure
+            )))
+        }
+        None => {
+            return Err(DataFusionError::Execution(format!(
+                "the scheduler at {} gave no answer to the query",
+                scheduler.address
+            )))
+        }
+    };
+    let mut guard = CancelOnDrop {
+        client: client.clone(),
+        job_id: job_id.clone(),
+        done: false,
+    };
+    let mut wait = Duration::from_millis(5);
+    let locations = loop {
+        let status = client
+            .get_job_status(GetJobStatusParams {
+                job_id: job_id.clone(),
+            })
+            .await
+            .map_err(|s| lost(&scheduler, &job_id, s))?
+            .into_inner()
+            .status
+            .and_then(|s| s.status);
+        match status {
+            Some(Status::Successful(done)) => break done.partition_location,
+            Some(Status::Failed(failed)) => {
+                guard.done = true;
+                return Err(DataFusionError::Execution(format!(
+                    "cluster job {job_id} failed: {}",
+                    failed.error.trim()
+                )));
+            }
+            _ => {
+                tokio::time::sleep(wait).await;
+                // Quick answers for short queries, few status calls for long ones.
+                wait = (wait * 2).min(Duration::from_millis(100));
+            }
+        }
+    };
+    guard.done = true;
+    drop(guard);
+    let max = scheduler.max_message_size;
+    let mut locations = locations;
+    // Result partitions in order: a sorted result is one partition, but an unsorted one keeps
+    // the order its partitions were planned in.
+    locations.sort_by_key(|l| {
+        l.partition_id
+            .as_ref()
+            .map(|p| (p.stage_id, p.partition_id))
+    });
+    let streams = locations
+        .into_iter()
+        .map(move |l| futures::stream::once(fetch(l, max)).try_flatten());
+    Ok(futures::stream::iter(streams).flatten())
+}
+
+/// One result partition from the executor that holds it.
+async fn fetch(
+    location: PartitionLocation,
+    max_message_size: usize,
+) -> Result<datafusion::execution::SendableRecordBatchStream> {
+    let layout = location.layout();
+    let (Some(executor), Some(partition)) = (location.executor_meta, location.partition_id) else {
+        return Err(DataFusionError::Internal(
+            "the scheduler sent a result location without an executor or partition".into(),
+        ));
+    };
+    let cannot = |e: ballista_core::error::BallistaError| {
+        DataFusionError::Execution(format!(
+            "cannot fetch a result partition from executor {} at {}:{}: {e}",
+            executor.id, executor.host, executor.port
+        ))
+    };
+    let mut client = BallistaClient::try_new(
+        &executor.host,
+        executor.port as u16,
+        max_message_size,
+        false,
+        None,
+        3,
+        100,
+        0,
+        0,
+    )
+    .await
+    .map_err(cannot)?;
+    client
+        .fetch_partition_proxied(
+            &executor.id,
+            &partition.into(),
+            location.file_id,
+            layout,
+            &executor.host,
+            executor.port as u16,
+            true,
+        )
+        .await
+        .map_err(cannot)
+}
+
+/// The scheduler's refusal of a query, without gRPC's wrapping.
+fn refused(scheduler: &Scheduler, status: tonic::Status) -> DataFusionError {
+    match status.code() {
+        tonic::Code::Unavailable => ClusterError::Unreachable {
+            address: scheduler.address.clone(),
+            reason: status.message().to_string(),
+        }
+        .into_df(),
+        _ => DataFusionError::Execution(format!(
+            "the cluster at {} refused the query: {}",
+            scheduler.address,
+            status.message()
+        )),
+    }
+}
+
+fn lost(scheduler: &Scheduler, job_id: &str, status: tonic::Status) -> DataFusionError {
+    DataFusionError::Execution(format!(
+        "lost the scheduler at {} while waiting for job {job_id}: {}",
+        scheduler.address,
+        status.message()
+    ))
+}
