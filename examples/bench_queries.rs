@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use strata::arrow::array::RecordBatch;
 use strata::arrow::csv;
-use strata::{Lake, Output, Session, SessionOptions};
+use strata::{Engine, Lake, Output, Session};
 
 struct Query {
     name: String,
@@ -138,10 +138,11 @@ fn answer(name: &str, result: &Result<Run, String>) -> String {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let usage = "usage: bench_queries --lake DIR [--search-path ZONE.SCHEMA] [--results-dir DIR] \
-                 [--memory-limit SIZE] [--reps N [--out FILE]] QUERY_FILE...";
+                 [--memory-limit SIZE] [--cluster HOST:PORT] [--reps N [--out FILE]] QUERY_FILE...";
     let (mut lake, mut search_path, mut results_dir, mut reps, mut out) =
         (None, None, None, None, None);
     let mut memory_limit = None;
+    let mut cluster = None;
     let mut files = vec![];
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -153,6 +154,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--reps" => reps = Some(value()?.parse::<usize>()?),
             "--memory-limit" => memory_limit = Some(strata::units::parse_size(&value()?)?),
             "--out" => out = Some(PathBuf::from(value()?)),
+            "--cluster" => cluster = Some(value()?),
             "-h" | "--help" => {
                 println!("{usage}");
                 return Ok(());
@@ -179,11 +181,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let lake = Lake::open(&lake).await?;
-    let options = SessionOptions {
-        memory_limit,
-        ..SessionOptions::default()
+    // With --cluster, queries run on a Strata cluster (benches/cluster.py), planned here.
+    let engine = Engine::new(lake, memory_limit)?;
+    let engine = match &cluster {
+        Some(address) => {
+            strata::cluster::Cluster::connect(address, std::time::Duration::from_secs(5))
+                .await?
+                .attach(engine)
+        }
+        None => engine,
     };
-    let session = Session::new(lake, options).await?;
+    let session = engine.session(None)?;
     if let Some(path) = &search_path {
         run(&session, &format!("SET search_path = '{path}'"), None).await?;
     }

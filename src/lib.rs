@@ -16,10 +16,13 @@ pub use strata_catalog::{
     META_SCHEMA, ZONES,
 };
 pub use strata_sql::{
-    Engine, ErrorKind, MemoryUse, Output, ScanProgress, Session, SessionOptions, SqlError,
-    Statement, StatementHook, StrataDialect,
+    Engine, EngineSetup, ErrorKind, MemoryUse, Output, ScanProgress, Session, SessionOptions,
+    SqlError, Statement, StatementHook, StrataDialect,
 };
 
+/// Cluster mode on Apache Ballista: `Cluster::connect(…)?.attach(engine)` runs an engine's
+/// queries on a cluster (docs/cluster.md).
+pub use strata_cluster as cluster;
 /// The PostgreSQL wire server and Postgres sessions (`strata serve`).
 pub use strata_pg as pg;
 /// Arrow batches as PostgreSQL wire messages (DataRows, COPY), as `strata serve` sends them.

@@ -161,7 +161,11 @@ fn losing_an_executor_mid_query_never_hangs_and_the_cluster_answers_the_next_que
     }
     eprintln!(
         "after the kill: {} in {waited:?}",
-        if out.status.success() { "answered" } else { "failed" }
+        if out.status.success() {
+            "answered"
+        } else {
+            "failed"
+        }
     );
     // The cluster, down to one executor, answers the next query.
     let next = ok(
