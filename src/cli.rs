@@ -92,6 +92,9 @@ pub struct SchedulerArgs {
     /// An executor silent this long counts as lost and its tasks run again elsewhere.
     #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, default_value = "30s")]
     pub executor_timeout: Duration,
+    /// How long executors keep a finished query's result for its client to fetch.
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, default_value = "1h")]
+    pub result_ttl: Duration,
 }
 
 /// `strata executor --scheduler HOST:PORT` (docs/cluster.md).

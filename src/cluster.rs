@@ -43,6 +43,7 @@ pub fn scheduler(args: &SchedulerArgs) -> Result<ExitCode> {
         bind: socket(&args.bind, "--bind")?,
         external_host: args.external_host.clone(),
         executor_timeout: args.executor_timeout,
+        result_ttl: args.result_ttl,
         ..SchedulerOptions::default()
     };
     tracing::info!(

@@ -183,7 +183,15 @@ async fn open(cli: &Cli) -> Result<Session> {
     let lake: Arc<Lake> = Lake::open(&uri).await?;
     let engine = Engine::new(lake, cli.memory_limit)?;
     let engine = match cluster::setup(cli.cluster.as_deref(), cli.cluster_timeout).await? {
-        Some(setup) => setup.apply(engine),
+        Some(setup) => {
+            if !cli.quiet {
+                eprintln!(
+                    "Queries run on the Strata cluster at {} (docs/cluster.md)",
+                    cli.cluster.as_deref().unwrap_or_default().trim()
+                );
+            }
+            setup.apply(engine)
+        }
         None => engine,
     };
     Ok(engine.session(cli.as_of.as_deref())?)

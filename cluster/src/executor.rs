@@ -54,6 +54,8 @@ pub async fn run_executor(opts: ExecutorOptions) -> Result<(), ClusterError> {
         memory_pool_size: opts.memory,
         executor_heartbeat_interval_seconds: opts.heartbeat.as_secs().max(1),
         print_thread_info: false,
+        grpc_max_decoding_message_size: crate::MAX_MESSAGE as u32,
+        grpc_max_encoding_message_size: crate::MAX_MESSAGE as u32,
         ..ExecutorProcessConfig::default()
     };
     if let Some(name) = &opts.name {

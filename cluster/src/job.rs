@@ -17,6 +17,10 @@ use futures::{Stream, StreamExt, TryStreamExt};
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
 
+/// How long a job may be unknown to the scheduler before the query fails (a new job is unknown
+/// for a moment, until the scheduler has queued it).
+const UNKNOWN_JOB_PATIENCE: Duration = Duration::from_secs(10);
+
 /// Where the scheduler is and how to talk to it.
 #[derive(Debug, Clone)]
 pub struct Scheduler {
@@ -37,7 +41,11 @@ impl Scheduler {
         let endpoint = Endpoint::from_shared(format!("http://{}", self.address))
             .map_err(|e| unreachable(e.to_string()))?
             .connect_timeout(self.connect_timeout)
-            .tcp_keepalive(Some(Duration::from_secs(30)));
+            .tcp_keepalive(Some(Duration::from_secs(30)))
+            // A scheduler that stops answering fails the query instead of hanging it.
+            .http2_keep_alive_interval(Duration::from_secs(10))
+            .keep_alive_timeout(Duration::from_secs(20))
+            .keep_alive_while_idle(true);
         let channel = tokio::time::timeout(self.connect_timeout, endpoint.connect())
             .await
             .map_err(|_| unreachable(format!("no answer within {:?}", self.connect_timeout)))?
@@ -112,10 +120,18 @@ pub(crate) async fn run(
     let job_id = match submitted.result {
         Some(Submitted::Success(ok)) => ok.job_id,
         Some(Submitted::Failure(failure)) => {
+            use ballista_core::serde::protobuf::execute_query_failure_result::Failure;
+            let why = match failure.failure {
+                Some(Failure::PlanParsingFailure(m))
+                | Some(Failure::SqlParsingFailure(m))
+                | Some(Failure::SessionNotFound(m)) => m,
+                None => "no reason given".into(),
+            };
             return Err(DataFusionError::Execution(format!(
-                "the cluster at {} refused the query: {:?}",
-                scheduler.address, failure.failure
-            )))
+                "the cluster at {} refused the query: {}",
+                scheduler.address,
+                unwrap_debug(&why)
+            )));
         }
         None => {
             return Err(DataFusionError::Execution(format!(
@@ -130,6 +146,7 @@ pub(crate) async fn run(
         done: false,
     };
     let mut wait = Duration::from_millis(5);
+    let mut unknown_since: Option<std::time::Instant> = None;
     let locations = loop {
         let status = client
             .get_job_status(GetJobStatusParams {
@@ -139,10 +156,23 @@ pub(crate) async fn run(
             .map_err(|s| lost(&scheduler, &job_id, s))?
             .into_inner()
             .status
-            .and_then(|s| s.status);
+            // Known job, no status yet: it is being planned (`Some(None)`, waited for below).
+            .map(|s| s.status);
         match status {
-            Some(Status::Successful(done)) => break done.partition_location,
-            Some(Status::Failed(failed)) => {
+            Some(Some(Status::Successful(done))) => break done.partition_location,
+            None => {
+                // A job the scheduler does not know (it restarted): give up, do not wait forever.
+                let since = *unknown_since.get_or_insert_with(std::time::Instant::now);
+                if since.elapsed() > UNKNOWN_JOB_PATIENCE {
+                    return Err(DataFusionError::Execution(format!(
+                        "the scheduler at {} no longer knows job {job_id} (was it restarted?)",
+                        scheduler.address
+                    )));
+                }
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_millis(100));
+            }
+            Some(Some(Status::Failed(failed))) => {
                 guard.done = true;
                 return Err(DataFusionError::Execution(format!(
                     "cluster job {job_id} failed: {}",
@@ -228,9 +258,20 @@ fn refused(scheduler: &Scheduler, status: tonic::Status) -> DataFusionError {
         _ => DataFusionError::Execution(format!(
             "the cluster at {} refused the query: {}",
             scheduler.address,
-            status.message()
+            unwrap_debug(status.message())
         )),
     }
+}
+
+/// The message inside an error the scheduler printed with `{:?}`
+/// (`Failed to create SessionContext: DataFusionError(Configuration("version mismatch: …"))`).
+fn unwrap_debug(text: &str) -> String {
+    let Some(start) = text.find("(\"") else {
+        return text.to_string();
+    };
+    let inner = &text[start + 2..];
+    let inner = inner.rfind("\")").map_or(inner, |end| &inner[..end]);
+    inner.replace("\\\"", "\"").replace("\\n", "\n")
 }
 
 fn lost(scheduler: &Scheduler, job_id: &str, status: tonic::Status) -> DataFusionError {
@@ -239,4 +280,19 @@ fn lost(scheduler: &Scheduler, job_id: &str, status: tonic::Status) -> DataFusio
         scheduler.address,
         status.message()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unwrap_debug;
+
+    #[test]
+    fn the_scheduler_s_debug_printed_errors_are_unwrapped() {
+        let printed = r#"Failed to create SessionContext: DataFusionError(Configuration("version mismatch: the client is Strata 0.1.0 but the scheduler is Strata \"9.9.9\""))"#;
+        assert_eq!(
+            unwrap_debug(printed),
+            r#"version mismatch: the client is Strata 0.1.0 but the scheduler is Strata "9.9.9""#
+        );
+        assert_eq!(unwrap_debug("plain words"), "plain words");
+    }
 }

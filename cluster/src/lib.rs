@@ -27,6 +27,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use strata_sql::Engine;
 
+/// Largest gRPC message between any two processes of a cluster: plans name every file they read,
+/// so a plan over a large lake is large (Ballista's own default, 16 MiB, is a few 10,000 files).
+pub const MAX_MESSAGE: usize = 256 << 20;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
     #[error("cannot reach the Strata scheduler at {address}: {reason}")]
@@ -88,8 +92,7 @@ impl Cluster {
                 format!("{host}:{port}")
             },
             connect_timeout,
-            // Plans name every file they read, so a plan over a large lake is large.
-            max_message_size: 256 << 20,
+            max_message_size: MAX_MESSAGE,
         };
         scheduler.connect().await?;
         Ok(Cluster { scheduler })
@@ -124,6 +127,7 @@ fn distributed_config(
     let mut config = config.with_round_robin_repartition(false);
     let options = config.options_mut();
     options.execution.parquet.schema_force_view_types = false;
+    options.sql_parser.map_string_types_to_utf8view = false;
     options.optimizer.enable_dynamic_filter_pushdown = false;
     options.optimizer.enable_join_dynamic_filter_pushdown = false;
     options.optimizer.enable_topk_dynamic_filter_pushdown = false;

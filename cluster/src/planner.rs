@@ -8,6 +8,7 @@ use crate::job::Scheduler;
 use async_trait::async_trait;
 use datafusion::catalog::Session;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::common::JoinType;
 use datafusion::common::Result;
 use datafusion::datasource::physical_plan::FileScanConfig;
 use datafusion::datasource::sink::DataSinkExec;
@@ -17,6 +18,7 @@ use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::optimizer::scalar_subquery_to_join::ScalarSubqueryToJoin;
 use datafusion::optimizer::{Optimizer, OptimizerContext, OptimizerRule};
 use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::joins::NestedLoopJoinExec;
 use datafusion::physical_plan::placeholder_row::PlaceholderRowExec;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
@@ -56,6 +58,17 @@ pub fn stays_local(logical: &LogicalPlan, plan: &Arc<dyn ExecutionPlan>) -> Opti
     let _ = plan_walk(plan, &mut |node| {
         if node.is::<DataSinkExec>() {
             why = Some("it writes, and writes happen in this process".to_string());
+        } else if node
+            .downcast_ref::<NestedLoopJoinExec>()
+            .is_some_and(|j| emits_unmatched_build_rows(*j.join_type()))
+        {
+            // Each task would hold the whole build side and emit its unmatched rows again:
+            // Ballista splits only hash joins of this kind safely.
+            why = Some(format!(
+                "its {} join without an equality condition cannot be cut into tasks",
+                node.downcast_ref::<NestedLoopJoinExec>()
+                    .map_or(String::new(), |j| j.join_type().to_string())
+            ));
         } else if node.name() == "ScalarSubqueryExec" {
             why = Some("a scalar subquery it runs cannot be cut into stages".to_string());
         } else if node.children().is_empty() {
@@ -140,6 +153,19 @@ fn one_row_at_most(plan: &LogicalPlan) -> bool {
         LogicalPlan::SubqueryAlias(a) => one_row_at_most(&a.input),
         _ => false,
     }
+}
+
+/// Join types whose build (left) side rows come out when no probe row matched them, which a
+/// nested-loop join decides only after every probe partition: in one process.
+fn emits_unmatched_build_rows(t: JoinType) -> bool {
+    matches!(
+        t,
+        JoinType::Left
+            | JoinType::Full
+            | JoinType::LeftSemi
+            | JoinType::LeftAnti
+            | JoinType::LeftMark
+    )
 }
 
 /// Visits `plan` top down while `f` returns true.

@@ -28,6 +28,8 @@ pub struct SchedulerOptions {
     pub executor_timeout: Duration,
     /// How long a job waits for an executor when none is registered, before it fails.
     pub no_executor_grace: Duration,
+    /// How long executors keep a finished query's result for its client to fetch.
+    pub result_ttl: Duration,
 }
 
 impl Default for SchedulerOptions {
@@ -37,6 +39,7 @@ impl Default for SchedulerOptions {
             external_host: None,
             executor_timeout: Duration::from_secs(30),
             no_executor_grace: Duration::from_secs(30),
+            result_ttl: Duration::from_secs(3600),
         }
     }
 }
@@ -63,6 +66,11 @@ pub async fn run_scheduler(opts: SchedulerOptions) -> Result<(), ClusterError> {
         executor_timeout_seconds: opts.executor_timeout.as_secs().max(1),
         expire_dead_executor_interval_seconds: (opts.executor_timeout.as_secs() / 3).clamp(1, 15),
         no_executors_grace_period_seconds: opts.no_executor_grace.as_secs(),
+        // Results wait this long for the client to fetch them (a slow reader: a cursor, a pager).
+        finished_job_data_clean_up_interval_seconds: opts.result_ttl.as_secs().max(1),
+        grpc_server_max_decoding_message_size: crate::MAX_MESSAGE as u32,
+        grpc_server_max_encoding_message_size: crate::MAX_MESSAGE as u32,
+        grpc_client_max_message_size: crate::MAX_MESSAGE as u32,
         ..SchedulerConfig::default()
     };
     config.override_physical_codec = Some(Arc::new(StrataCodec::default()));

@@ -220,7 +220,8 @@ impl Lake {
                     .iter()
                     .any(|lf| lf.partitions.iter().any(|(k, _)| k == f.name()))
             })
-            .map(|f| f.as_ref().try_into_kernel())
+            // Nullable whatever today's files hold: a later append may have no value for it.
+            .map(|f| (&f.as_ref().clone().with_nullable(true)).try_into_kernel())
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| delta_error(&dir, e.into()))?;
         let table = handle(self.store(), &dir)?;

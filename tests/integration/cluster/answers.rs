@@ -132,8 +132,11 @@ fn every_table_mode_and_rule_answers_the_same_on_the_cluster() {
         &["-c", "SET strata.as_of = '2026-01-17'", "-c", clicks],
         1,
     );
-    // Catalog queries and Strata's statements stay in process, with the same answers.
+    // Catalog queries, Strata's statements and a left join without an equality condition (each
+    // task would emit the unmatched left rows again) stay in process, with the same answers.
     for sql in [
+        "SELECT a.customer_id, count(b.order_id) FROM raw.crm.customers a \
+         LEFT JOIN raw.shop.orders b ON b.customer_id > a.customer_id GROUP BY 1 ORDER BY 1",
         "SELECT zone, schema, name, mode FROM strata.tables ORDER BY 1, 2, 3",
         "SHOW strata.as_of",
         "SELECT table_name FROM raw.information_schema.tables WHERE table_schema = 'crm' ORDER BY 1",
@@ -182,4 +185,52 @@ fn delta_tables_answer_the_same_on_the_cluster_and_writes_stay_in_process() {
         1,
     );
     assert_eq!(latest, "id,status\n1,active\n3,active\n4,new\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postgres_server_runs_queries_on_the_cluster() {
+    let cluster = TestCluster::start(2, &[]);
+    let reached =
+        strata::cluster::Cluster::connect(&cluster.address, std::time::Duration::from_secs(5))
+            .await
+            .unwrap();
+    let setup = strata::EngineSetup::new(move |engine| reached.attach(engine));
+    let on_cluster = crate::server::InProcess::start(|o| o.engine_setup = Some(setup));
+    let here = crate::server::InProcess::sample();
+    let sql = "SELECT customer_id, status, email FROM raw.crm.customers ORDER BY customer_id";
+    let rows = |url: String| async move {
+        let client = crate::server::connect(&url).await;
+        let rows = client.simple_query(sql).await.unwrap();
+        rows.iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => Some(
+                    (0..r.len())
+                        .map(|i| r.get(i).unwrap_or("NULL").to_string())
+                        .collect::<Vec<_>>(),
+                ),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let before = cluster.jobs().len();
+    let there = rows(on_cluster.url("me", "enhanced")).await;
+    assert_eq!(
+        cluster.jobs().len(),
+        before + 1,
+        "the query did not run on the cluster"
+    );
+    assert_eq!(there, rows(here.url("me", "enhanced")).await);
+    assert_eq!(there.len(), 13);
+    // The catalog queries a client sends on connect stay in the server.
+    let client = crate::server::connect(&on_cluster.url("me", "enhanced")).await;
+    let n: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'daily_revenue'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(n >= 1);
+    assert_eq!(cluster.jobs().len(), before + 1);
 }
