@@ -3,24 +3,11 @@
 //! options and starts its processes the way `strata serve` starts the server.
 use crate::cli::{ExecutorArgs, SchedulerArgs};
 use anyhow::{Context as _, Result};
-use std::io::IsTerminal;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 use std::time::Duration;
 use strata_cluster::{Cluster, ExecutorOptions, SchedulerOptions};
 use strata_sql::EngineSetup;
-
-/// Logs to stderr (RUST_LOG, default info), as `strata serve` does.
-fn init_logging() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
-}
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -38,7 +25,7 @@ fn socket(text: &str, what: &str) -> Result<SocketAddr> {
 
 /// `strata scheduler`: runs until stopped.
 pub fn scheduler(args: &SchedulerArgs) -> Result<ExitCode> {
-    init_logging();
+    crate::init_logging();
     let opts = SchedulerOptions {
         bind: socket(&args.bind, "--bind")?,
         external_host: args.external_host.clone(),
@@ -59,7 +46,7 @@ pub fn scheduler(args: &SchedulerArgs) -> Result<ExitCode> {
 
 /// `strata executor`: runs until stopped.
 pub fn executor(args: &ExecutorArgs) -> Result<ExitCode> {
-    init_logging();
+    crate::init_logging();
     let bind = socket(&args.bind, "--bind")?;
     let opts = ExecutorOptions {
         scheduler: args.scheduler.clone(),

@@ -115,8 +115,9 @@ fn password() -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `strata serve`: logs to stderr (RUST_LOG, default info) and serves until SIGTERM/Ctrl-C.
-fn serve(cli: &Cli, args: cli::ServeArgs) -> Result<ExitCode> {
+/// Logs of the long-running commands (`serve`, `scheduler`, `executor`) go to stderr; RUST_LOG
+/// selects them, default info.
+pub(crate) fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -125,6 +126,11 @@ fn serve(cli: &Cli, args: cli::ServeArgs) -> Result<ExitCode> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+}
+
+/// `strata serve`: logs to stderr (RUST_LOG, default info) and serves until SIGTERM/Ctrl-C.
+fn serve(cli: &Cli, args: cli::ServeArgs) -> Result<ExitCode> {
+    init_logging();
     // Sockets need little CPU: two threads keep them responsive while queries run on their own
     // runtime (strata-pg's server/exec.rs).
     let rt = tokio::runtime::Builder::new_multi_thread()
