@@ -5,12 +5,14 @@ cluster is one `strata scheduler` and two `strata executor` processes on loopbac
 one long-lived `bench_queries --cluster` process, the in-process side one `bench_queries`. Every
 answer of the cluster is checked against the in-process one (numbers to 1e-9 relative, rows
 sorted when the query has no ORDER BY); a difference or a failed query exits 1, a slow time never
-does. Per cluster query the scheduler's REST API gives each stage's tasks and rows in and out.
+does. Per cluster query the scheduler's REST API gives each stage's tasks and rows in and out, and
+the scheduler's log line for the job (cluster/src/shuffle_report.rs) the rows and bytes each stage
+wrote through the shuffle for the next one.
 
   .venv/bin/pip install -r benches/requirements.txt
   cargo build --release --bin strata --example bench_queries --example generate_lake
   .venv/bin/python benches/cluster.py [--scale sf1|tiny] [--profile release|dev] [--reps N]
-                                      [--slots N] [--json FILE]
+                                      [--slots N] [--bin-dir DIR] [--json FILE]
 
 On this 2-core machine the cluster cannot be faster: the figures are what distribution costs
 (plan encoding, job scheduling, shuffles through files and Arrow Flight), not a speed-up.
@@ -19,6 +21,7 @@ import argparse
 import json
 import math
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -59,9 +62,14 @@ class Cluster:
         self.procs = []
         logs.mkdir(parents=True, exist_ok=True)
 
+        self.logs = logs
+        # The scheduler's per-job shuffle line is logged at info (see shuffles()).
+        env = dict(os.environ, RUST_LOG="warn,strata_cluster=info")
+
         def spawn(name, args):
             log = open(logs / f"{name}.log", "w")
-            self.procs.append(subprocess.Popen([str(strata), *args], stdout=subprocess.DEVNULL, stderr=log))
+            self.procs.append(subprocess.Popen([str(strata), *args], stdout=subprocess.DEVNULL, stderr=log,
+                                               env=env))
 
         spawn("scheduler", ["scheduler", "--bind", self.address])
         for name in ("e1", "e2"):
@@ -85,13 +93,28 @@ class Cluster:
 
     def stages(self, job_id: str):
         """Per stage: id, tasks, rows in, and rows out (what it hands the next stage's shuffle).
-        Bytes are not here: Ballista 55's REST API does not report them and it deletes a job's
-        intermediate shuffle files the moment the job succeeds."""
+        Bytes are not here: Ballista 55's REST API does not report them (see shuffles())."""
         out = []
         for st in rest(self.address, f"/api/job/{job_id}/stages")["stages"]:
             out.append(dict(stage=int(st["stage_id"]), tasks=len([t for t in st["tasks"] if t]),
                             rows_in=st["input_rows"], rows_out=st["output_rows"]))
         return sorted(out, key=lambda s: s["stage"])
+
+    def shuffles(self, job_id: str) -> list:
+        """What each stage wrote for the next, from the scheduler's line `job J: stage 1 -> 3: R rows,
+        B bytes in F files; ...; result: R rows, B bytes in F files`, written when the job
+        succeeds (it can trail the client's last fetch by a moment)."""
+        edge = re.compile(r"(?:stage (\d+) -> (\d+)|result): (\d+) rows, (\d+) bytes in (\d+) files")
+        deadline = time.time() + 5
+        while True:
+            for line in (self.logs / "scheduler.log").read_text(errors="replace").splitlines():
+                if f"job {job_id}:" in line:
+                    return [dict(writer=int(m[1]) if m[1] else None, reader=int(m[2]) if m[2] else None,
+                                 rows=int(m[3]), bytes=int(m[4]), files=int(m[5]))
+                            for m in edge.finditer(line)]
+            if time.time() > deadline:
+                return []
+            time.sleep(0.1)
 
     def close(self):
         for p in self.procs:
@@ -131,11 +154,12 @@ def main():
     ap.add_argument("--slots", type=int, default=max(1, (os.cpu_count() or 2) // 2),
                     help="task slots per executor (default: half the cores, so both share them)")
     ap.add_argument("--cache", type=Path)
+    ap.add_argument("--bin-dir", type=Path, help="instead of target/<profile>")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     scale = compare.SCALES[args.scale]
     reps = args.reps or scale["reps"]
-    bin_dir = ROOT / "target" / ("release" if args.profile == "release" else "debug")
+    bin_dir = args.bin_dir or ROOT / "target" / ("release" if args.profile == "release" else "debug")
     cache = args.cache or Path(f"/tmp/strata-compare/{args.scale}")
     lake = compare.ensure_data(cache, scale, bin_dir)
     work = Path(tempfile.mkdtemp(prefix="strata-cluster-bench-"))
@@ -166,12 +190,17 @@ def main():
                 t_there.append(there.run(name)["ms"])
             job = cluster.last_job()
             stages = cluster.stages(job["job_id"]) if job else []
+            shuffles = cluster.shuffles(job["job_id"]) if job else []
+            if job and not shuffles:
+                failed = True
+                compare.log(f"{name}: no shuffle line for job {job['job_id']} in the scheduler's log")
             row = dict(name=name, here_ms=compare.median(t_here), cluster_ms=compare.median(t_there),
-                       check=verdict, stages=stages)
+                       check=verdict, stages=stages, shuffles=shuffles)
             rows.append(row)
+            moved = sum(e["bytes"] for e in shuffles if e["writer"] is not None)
             compare.log(f"{name:18} in process {row['here_ms']:9.1f} ms   cluster {row['cluster_ms']:9.1f} ms"
                         f"   ×{row['cluster_ms'] / row['here_ms']:.2f}   {len(stages)} stages, "
-                        f"{sum(s['tasks'] for s in stages)} tasks   {verdict}")
+                        f"{sum(s['tasks'] for s in stages)} tasks, {moved / 1e6:.1f} MB shuffled   {verdict}")
     finally:
         here.close()
         there.close()
@@ -190,8 +219,14 @@ def main():
     for r in rows:
         if r["name"].startswith("latest") or r["name"] in ("q01", "q09", "q18"):
             for s in r["stages"]:
+                out = [e for e in r["shuffles"] if e["writer"] == s["stage"]]
+                wrote = "; ".join(f"{e['rows']:,} rows, {e['bytes']:,} bytes in {e['files']} files for stage "
+                                  f"{e['reader']}" for e in out)
                 print(f"  {r['name']} stage {s['stage']}: {s['tasks']} tasks, {s['rows_in']:,} rows in, "
-                      f"{s['rows_out']:,} rows out")
+                      f"{s['rows_out']:,} rows out{'; wrote ' + wrote if wrote else ''}")
+            for e in r["shuffles"]:
+                if e["writer"] is None:
+                    print(f"  {r['name']} result: {e['rows']:,} rows, {e['bytes']:,} bytes in {e['files']} files")
     if args.json:
         args.json.write_text(json.dumps(dict(scale=args.scale, slots=args.slots, reps=reps, rows=rows), indent=1))
     shutil.rmtree(work, ignore_errors=True)

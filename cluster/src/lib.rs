@@ -11,6 +11,7 @@ mod executor;
 mod job;
 mod planner;
 mod scheduler;
+mod shuffle_report;
 mod stores;
 mod version;
 

@@ -2,6 +2,7 @@
 //! plans the clients made, cuts them into stages and hands tasks to executors; it never reads the
 //! lake (docs/cluster.md).
 use crate::codec::StrataCodec;
+use crate::shuffle_report::ReportingJobState;
 use crate::stores::EnvStores;
 use crate::{version, ClusterError};
 use ballista_core::extension::SessionConfigExt;
@@ -89,6 +90,10 @@ pub async fn run_scheduler(opts: SchedulerOptions) -> Result<(), ClusterError> {
             .build())
     }));
     let cluster = BallistaCluster::new_from_config(&config).await?;
+    let cluster = BallistaCluster::new(
+        cluster.cluster_state(),
+        Arc::new(ReportingJobState(cluster.job_state())),
+    );
     start_server(cluster, opts.bind, Arc::new(config)).await?;
     Ok(())
 }

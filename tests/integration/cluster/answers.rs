@@ -74,6 +74,26 @@ fn tpch_22_on_a_scheduler_and_two_executors_equal_in_process() {
         let tasks = cluster.log(e).matches("Execute task").count();
         assert!(tasks > 0, "executor {e} ran no task:\n{}", cluster.log(e));
     }
+    // The scheduler logs what each job moved through the shuffle (cluster/src/shuffle_report.rs):
+    // one line per query, in order. Q1's four groups are its result, and its partial aggregates
+    // crossed the shuffle with a size.
+    let log = cluster.log("scheduler");
+    let reports: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("strata_cluster::shuffle"))
+        .collect();
+    assert_eq!(reports.len(), 22, "{log}");
+    let q1 = reports[0];
+    assert!(q1.contains("result: 4 rows, "), "{q1}");
+    let bytes = |edge: &str| -> u64 {
+        let after = edge.split(" rows, ").nth(1).unwrap();
+        after.split(' ').next().unwrap().parse().unwrap()
+    };
+    let edges: Vec<&str> = q1.split(';').filter(|e| e.contains(" -> ")).collect();
+    assert!(
+        !edges.is_empty() && edges.iter().all(|e| bytes(e) > 0),
+        "{q1}"
+    );
 }
 
 #[test]
