@@ -21,6 +21,14 @@ use tonic::transport::{Channel, Endpoint};
 /// for a moment, until the scheduler has queued it).
 const UNKNOWN_JOB_PATIENCE: Duration = Duration::from_secs(10);
 
+/// How long to wait before asking for a job's status again, `elapsed` into the job: a tenth of
+/// it, between 5 ms and 100 ms, so polling adds about a tenth at most to a short query's time and
+/// asks ten times a second at most during a long one. (Ballista's pushed status stream is not
+/// used: it drops updates when its buffer of 16 is full, the final one included.)
+fn next_poll(elapsed: Duration) -> Duration {
+    (elapsed / 10).clamp(Duration::from_millis(5), Duration::from_millis(100))
+}
+
 /// Where the scheduler is and how to talk to it.
 #[derive(Debug, Clone)]
 pub struct Scheduler {
@@ -145,7 +153,7 @@ pub(crate) async fn run(
         job_id: job_id.clone(),
         done: false,
     };
-    let mut wait = Duration::from_millis(5);
+    let started = std::time::Instant::now();
     let mut unknown_since: Option<std::time::Instant> = None;
     let locations = loop {
         let status = client
@@ -169,8 +177,7 @@ pub(crate) async fn run(
                         scheduler.address
                     )));
                 }
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_millis(100));
+                tokio::time::sleep(next_poll(started.elapsed())).await;
             }
             Some(Some(Status::Failed(failed))) => {
                 guard.done = true;
@@ -179,11 +186,7 @@ pub(crate) async fn run(
                     failed.error.trim()
                 )));
             }
-            _ => {
-                tokio::time::sleep(wait).await;
-                // Quick answers for short queries, few status calls for long ones.
-                wait = (wait * 2).min(Duration::from_millis(100));
-            }
+            _ => tokio::time::sleep(next_poll(started.elapsed())).await,
         }
     };
     guard.done = true;
@@ -284,7 +287,16 @@ fn lost(scheduler: &Scheduler, job_id: &str, status: tonic::Status) -> DataFusio
 
 #[cfg(test)]
 mod tests {
-    use super::unwrap_debug;
+    use super::{next_poll, unwrap_debug};
+    use std::time::Duration;
+
+    #[test]
+    fn status_polls_grow_with_the_job_within_5_and_100_ms() {
+        let ms = Duration::from_millis;
+        assert_eq!(next_poll(ms(0)), ms(5));
+        assert_eq!(next_poll(ms(300)), ms(30));
+        assert_eq!(next_poll(Duration::from_secs(60)), ms(100));
+    }
 
     #[test]
     fn the_scheduler_s_debug_printed_errors_are_unwrapped() {
