@@ -102,15 +102,15 @@ class Cluster:
 
     def shuffles(self, job_id: str) -> list:
         """What each stage wrote for the next, from the scheduler's line `job J: stage 1 -> 3: R rows,
-        B bytes in F files; ...; result: R rows, B bytes in F files`, written when the job
+        B bytes in K blocks; ...; result: R rows, B bytes in K blocks`, written when the job
         succeeds (it can trail the client's last fetch by a moment)."""
-        edge = re.compile(r"(?:stage (\d+) -> (\d+)|result): (\d+) rows, (\d+) bytes in (\d+) files")
+        edge = re.compile(r"(?:stage (\d+) -> (\d+)|result): (\d+) rows, (\d+) bytes in (\d+) blocks")
         deadline = time.time() + 5
         while True:
             for line in (self.logs / "scheduler.log").read_text(errors="replace").splitlines():
                 if f"job {job_id}:" in line:
                     return [dict(writer=int(m[1]) if m[1] else None, reader=int(m[2]) if m[2] else None,
-                                 rows=int(m[3]), bytes=int(m[4]), files=int(m[5]))
+                                 rows=int(m[3]), bytes=int(m[4]), blocks=int(m[5]))
                             for m in edge.finditer(line)]
             if time.time() > deadline:
                 return []
@@ -220,13 +220,13 @@ def main():
         if r["name"].startswith("latest") or r["name"] in ("q01", "q09", "q18"):
             for s in r["stages"]:
                 out = [e for e in r["shuffles"] if e["writer"] == s["stage"]]
-                wrote = "; ".join(f"{e['rows']:,} rows, {e['bytes']:,} bytes in {e['files']} files for stage "
+                wrote = "; ".join(f"{e['rows']:,} rows, {e['bytes']:,} bytes in {e['blocks']} blocks for stage "
                                   f"{e['reader']}" for e in out)
                 print(f"  {r['name']} stage {s['stage']}: {s['tasks']} tasks, {s['rows_in']:,} rows in, "
                       f"{s['rows_out']:,} rows out{'; wrote ' + wrote if wrote else ''}")
             for e in r["shuffles"]:
                 if e["writer"] is None:
-                    print(f"  {r['name']} result: {e['rows']:,} rows, {e['bytes']:,} bytes in {e['files']} files")
+                    print(f"  {r['name']} result: {e['rows']:,} rows, {e['bytes']:,} bytes in {e['blocks']} blocks")
     if args.json:
         args.json.write_text(json.dumps(dict(scale=args.scale, slots=args.slots, reps=reps, rows=rows), indent=1))
     shutil.rmtree(work, ignore_errors=True)

@@ -23,7 +23,9 @@ pub(crate) struct ReportingJobState(pub(crate) Arc<dyn JobState>);
 struct Volume {
     rows: u64,
     bytes: u64,
-    files: usize,
+    /// Pieces fetched one by one: one per (writing task, reading partition). A hash shuffle's
+    /// task writes one file holding a block per reading partition (Ballista's sort shuffle).
+    blocks: usize,
 }
 
 impl Volume {
@@ -33,12 +35,12 @@ impl Volume {
             let stats: protobuf::PartitionStats = l.partition_stats.clone().into();
             self.rows += u64::try_from(stats.num_rows).unwrap_or(0);
             self.bytes += u64::try_from(stats.num_bytes).unwrap_or(0);
-            self.files += 1;
+            self.blocks += 1;
         }
     }
 }
 
-/// `job J: stage 1 -> 3: R rows, B bytes in F files; ...; result: R rows, B bytes in F files`,
+/// `job J: stage 1 -> 3: R rows, B bytes in K blocks; ...; result: R rows, B bytes in K blocks`,
 /// or None while the job has not succeeded.
 fn report(graph: &ExecutionGraphBox) -> Option<String> {
     if !matches!(graph.status().status, Some(Status::Successful(_))) {
@@ -62,14 +64,14 @@ fn report(graph: &ExecutionGraphBox) -> Option<String> {
     for ((writer, reader), v) in &edges {
         let _ = write!(
             line,
-            " stage {writer} -> {reader}: {} rows, {} bytes in {} files;",
-            v.rows, v.bytes, v.files
+            " stage {writer} -> {reader}: {} rows, {} bytes in {} blocks;",
+            v.rows, v.bytes, v.blocks
         );
     }
     let _ = write!(
         line,
-        " result: {} rows, {} bytes in {} files",
-        result.rows, result.bytes, result.files
+        " result: {} rows, {} bytes in {} blocks",
+        result.rows, result.bytes, result.blocks
     );
     Some(line)
 }
