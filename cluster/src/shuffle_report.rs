@@ -22,6 +22,9 @@ pub(crate) struct ReportingJobState(pub(crate) Arc<dyn JobState>);
 #[derive(Debug, Default, PartialEq)]
 struct Volume {
     rows: u64,
+    /// As the writing executors count them: for a hash shuffle, the rows' Arrow buffers in memory
+    /// as allocated; for other edges and the result, their files on disk (LZ4-compressed IPC, by
+    /// Ballista's default). The traffic is smaller than the first (docs/cluster.md#shuffles).
     bytes: u64,
     /// Pieces fetched one by one: one per (writing task, reading partition). A hash shuffle's
     /// task writes one file holding a block per reading partition (Ballista's sort shuffle).
@@ -80,7 +83,12 @@ fn report(graph: &ExecutionGraphBox) -> Option<String> {
 impl JobState for ReportingJobState {
     async fn save_job(&self, job_id: &JobId, graph: &ExecutionGraphBox) -> Result<()> {
         if let Some(line) = report(graph) {
-            tracing::info!(target: "strata_cluster::shuffle", "{line}");
+            // Ballista can save a finished job twice (a queued update, then the finish): once
+            // the state holds the success, the line has been written.
+            let known = self.0.get_job_status(job_id).await.ok().flatten();
+            if !matches!(known.and_then(|s| s.status), Some(Status::Successful(_))) {
+                tracing::info!(target: "strata_cluster::shuffle", "{line}");
+            }
         }
         self.0.save_job(job_id, graph).await
     }

@@ -76,8 +76,18 @@ fn tpch_22_on_a_scheduler_and_two_executors_equal_in_process() {
     }
     // The scheduler logs what each job moved through the shuffle (cluster/src/shuffle_report.rs):
     // one line per query, in order. Q1's four groups are its result, and its partial aggregates
-    // crossed the shuffle with a size.
-    let log = cluster.log("scheduler");
+    // crossed the shuffle with a size. The line is written as the scheduler files the finished
+    // job, which can trail the client's fetch of the result: Q22's may take a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let log = loop {
+        let log = cluster.log("scheduler");
+        if log.matches("strata_cluster::shuffle").count() >= 22
+            || std::time::Instant::now() > deadline
+        {
+            break log;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
     let reports: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("strata_cluster::shuffle"))
