@@ -192,18 +192,26 @@ pub(crate) async fn run(
     guard.done = true;
     drop(guard);
     let max = scheduler.max_message_size;
-    let mut locations = locations;
-    // Result partitions in order: a sorted result is one partition, but an unsorted one keeps
-    // the order its partitions were planned in.
-    locations.sort_by_key(|l| {
-        l.partition_id
-            .as_ref()
-            .map(|p| (p.stage_id, p.partition_id))
-    });
-    let streams = locations
+    let streams = result_blocks(locations)
         .into_iter()
         .map(move |l| futures::stream::once(fetch(l, max)).try_flatten());
     Ok(futures::stream::iter(streams).flatten())
+}
+
+/// The blocks of the result to fetch, in partition order: a sorted result is one partition, but
+/// an unsorted one keeps the order its partitions were planned in. A block listed twice was
+/// written again after its executor was lost: Ballista 55 appends the new location to the job's
+/// result and keeps the old one, so only the last is read (else its rows would come twice).
+fn result_blocks(locations: Vec<PartitionLocation>) -> Vec<PartitionLocation> {
+    let mut blocks = std::collections::BTreeMap::new();
+    for l in locations {
+        let key = l
+            .partition_id
+            .as_ref()
+            .map(|p| (p.stage_id, p.partition_id, l.map_partition_id));
+        blocks.insert(key, l);
+    }
+    blocks.into_values().collect()
 }
 
 /// One result partition from the executor that holds it.
@@ -287,8 +295,40 @@ fn lost(scheduler: &Scheduler, job_id: &str, status: tonic::Status) -> DataFusio
 
 #[cfg(test)]
 mod tests {
-    use super::{next_poll, unwrap_debug};
+    use super::{next_poll, result_blocks, unwrap_debug};
+    use ballista_core::serde::protobuf::{ExecutorMetadata, PartitionId, PartitionLocation};
     use std::time::Duration;
+
+    fn block(partition: u32, executor: &str) -> PartitionLocation {
+        PartitionLocation {
+            partition_id: Some(PartitionId {
+                job_id: "j".into(),
+                stage_id: 3,
+                partition_id: partition,
+            }),
+            map_partition_id: partition,
+            executor_meta: Some(ExecutorMetadata {
+                id: executor.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_result_block_written_again_after_its_executor_was_lost_is_read_once() {
+        let listed = vec![block(1, "e1"), block(0, "e2"), block(0, "e1")];
+        let read: Vec<(u32, String)> = result_blocks(listed)
+            .into_iter()
+            .map(|l| {
+                (
+                    l.partition_id.unwrap().partition_id,
+                    l.executor_meta.unwrap().id,
+                )
+            })
+            .collect();
+        assert_eq!(read, vec![(0, "e1".to_string()), (1, "e1".to_string())]);
+    }
 
     #[test]
     fn status_polls_grow_with_the_job_within_5_and_100_ms() {
