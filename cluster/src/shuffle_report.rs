@@ -19,7 +19,7 @@ use std::sync::Arc;
 pub(crate) struct ReportingJobState(pub(crate) Arc<dyn JobState>);
 
 /// What one stage wrote for the stages that read it.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Default)]
 struct Volume {
     rows: u64,
     /// As the writing executors count them: for a hash shuffle, the rows' Arrow buffers in memory
